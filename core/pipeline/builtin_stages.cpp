@@ -1,0 +1,85 @@
+#include "core/pipeline/builtin_stages.h"
+
+#include <map>
+#include <stdexcept>
+
+namespace lmf::pipeline {
+namespace {
+
+// plugins.check: the plugin set a pipeline relies on is there and loaded cleanly.
+const nlohmann::json plugins_check_schema = nlohmann::json::parse(R"({
+  "type": "object",
+  "additionalProperties": false,
+  "properties": {
+    "require": {
+      "type": "array",
+      "default": [],
+      "items": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["kind", "name"],
+        "properties": {
+          "kind": {"enum": ["data_source", "tokenizer", "parallel", "quantizer", "backend", "frontend"]},
+          "name": {"type": "string", "minLength": 1}
+        }
+      }
+    },
+    "allow_load_failures": {"type": "boolean", "default": false}
+  }
+})");
+
+nlohmann::json plugin_set_summary(const plugin::PluginRegistry& registry) {
+  nlohmann::json plugins = nlohmann::json::array();
+  for (const auto& plugin : registry.plugins())
+    plugins.push_back({{"name", plugin->name()},
+                       {"version", plugin->version()},
+                       {"vendor", plugin->vendor()},
+                       {"file", plugin->file().string()}});
+  nlohmann::json components = nlohmann::json::object();
+  for (const plugin::ComponentRef& ref : registry.components())
+    components[ref.kind->name].push_back(ref.name());
+  nlohmann::json failures = nlohmann::json::array();
+  for (const plugin::LoadFailure& failure : registry.failures()) failures.push_back(failure.message);
+  return {{"plugins", plugins}, {"components", components}, {"load_failures", failures}};
+}
+
+nlohmann::json run_plugins_check(const nlohmann::json& params,
+                                 const plugin::PluginRegistry& registry, RunServices& services) {
+  nlohmann::json summary = plugin_set_summary(registry);
+  std::vector<std::string> problems;
+  for (const nlohmann::json& wanted : params["require"]) {
+    lmf_kind kind = *plugin::kind_from_name(wanted["kind"].get<std::string>());
+    try {
+      registry.require(kind, wanted["name"].get<std::string>());
+    } catch (const std::exception& e) {
+      problems.push_back(e.what());
+    }
+  }
+  if (!params["allow_load_failures"].get<bool>())
+    for (const auto& failure : summary["load_failures"]) problems.push_back(failure.get<std::string>());
+  for (const auto& [kind, names] : summary["components"].items())
+    services.log(LMF_LOG_INFO, "host", kind + ": " + names.dump());
+  if (!problems.empty()) {
+    std::string text = "the plugin set is incomplete:";
+    for (const std::string& problem : problems) text += "\n  " + problem;
+    throw std::runtime_error(text);
+  }
+  return summary;
+}
+
+}  // namespace
+
+std::vector<std::string> builtin_stage_names() { return {"plugins.check"}; }
+
+const nlohmann::json& builtin_stage_schema(const std::string& name) {
+  if (name == "plugins.check") return plugins_check_schema;
+  throw std::out_of_range("no builtin stage \"" + name + "\"");
+}
+
+nlohmann::json run_builtin_stage(const std::string& name, const nlohmann::json& params,
+                                 const plugin::PluginRegistry& registry, RunServices& services) {
+  if (name == "plugins.check") return run_plugins_check(params, registry, services);
+  throw std::out_of_range("no builtin stage \"" + name + "\"");
+}
+
+}  // namespace lmf::pipeline

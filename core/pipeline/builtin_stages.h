@@ -1,0 +1,21 @@
+// Stages the host runs itself, without a plugin (e.g. checking the plugin set).
+#pragma once
+
+#include "core/pipeline/run_services.h"
+#include "core/plugin/registry.h"
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+namespace lmf::pipeline {
+
+std::vector<std::string> builtin_stage_names();
+// The JSON schema of a builtin stage's "params"; throws std::out_of_range for an unknown name.
+const nlohmann::json& builtin_stage_schema(const std::string& name);
+// Runs a builtin stage; returns its summary, throws std::runtime_error when it fails.
+nlohmann::json run_builtin_stage(const std::string& name, const nlohmann::json& params,
+                                 const plugin::PluginRegistry& registry, RunServices& services);
+
+}  // namespace lmf::pipeline

@@ -1,0 +1,31 @@
+# lmforge_add_plugin(<target> SOURCES <files...> [LINK <libs...>] [OUTPUT_DIRECTORY <dir>])
+#
+# Builds a plugin: a MODULE library that links lmforge::sdk, exports exactly one symbol
+# (lmf_plugin_entry: everything else hidden) and resolves all of its symbols at link
+# time, since a plugin links nothing from the host (docs/writing-a-plugin.md).
+# Used the same way in the lmforge tree and by vendors through find_package(LMForgeSDK).
+function(lmforge_add_plugin target)
+  cmake_parse_arguments(PLUGIN "" "OUTPUT_DIRECTORY" "SOURCES;LINK" ${ARGN})
+  if(NOT PLUGIN_SOURCES)
+    message(FATAL_ERROR "lmforge_add_plugin(${target}): SOURCES is required")
+  endif()
+  add_library(${target} MODULE ${PLUGIN_SOURCES})
+  target_link_libraries(${target} PRIVATE lmforge::sdk ${PLUGIN_LINK})
+  set_target_properties(${target} PROPERTIES
+    CXX_VISIBILITY_PRESET hidden
+    C_VISIBILITY_PRESET hidden
+    VISIBILITY_INLINES_HIDDEN ON
+    CXX_STANDARD 20
+    CXX_STANDARD_REQUIRED ON)
+  if(NOT LMF_SANITIZE)
+    target_link_options(${target} PRIVATE -Wl,--no-undefined)
+  endif()
+  if(PLUGIN_OUTPUT_DIRECTORY)
+    set_target_properties(${target} PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${PLUGIN_OUTPUT_DIRECTORY})
+  elseif(DEFINED LMF_PLUGIN_BUILD_DIR)
+    set_target_properties(${target} PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${LMF_PLUGIN_BUILD_DIR})
+  endif()
+  if(DEFINED LMF_PLUGIN_INSTALL_DIR)
+    install(TARGETS ${target} LIBRARY DESTINATION ${LMF_PLUGIN_INSTALL_DIR} COMPONENT plugins)
+  endif()
+endfunction()
