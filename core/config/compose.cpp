@@ -4,6 +4,7 @@
 #include <fstream>
 #include <iterator>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "core/config/diagnostics.h"
@@ -14,9 +15,17 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-bool is_under(std::string_view pointer, std::string_view prefix) {
-  return pointer.size() > prefix.size() && pointer.starts_with(prefix) &&
-         pointer[prefix.size()] == '/';
+using Origins = std::map<std::string, std::string, std::less<>>;
+
+// The records strictly beneath `pointer`. They are contiguous in the map from
+// `pointer + "/"` on; not from `pointer` itself, since "/a-b" sorts between "/a" and "/a/b".
+std::pair<Origins::const_iterator, Origins::const_iterator> beneath(const Origins& origins,
+                                                                    const std::string& pointer) {
+  const std::string prefix = pointer + "/";
+  const auto first = origins.lower_bound(prefix);
+  auto last = first;
+  while (last != origins.end() && last->first.starts_with(prefix)) ++last;
+  return {first, last};
 }
 
 std::string read_text(const fs::path& path, const std::string& name) {
@@ -36,8 +45,8 @@ std::string read_text(const fs::path& path, const std::string& name) {
 ConfigError syntax_error(const std::string& name, const std::string& text,
                          const json::parse_error& error) {
   const std::size_t failed_at = std::min(error.byte == 0 ? 0 : error.byte - 1, text.size());
-  const std::size_t line_start = failed_at == 0 ? std::string::npos
-                                                : text.rfind('\n', failed_at - 1);
+  const std::size_t line_start =
+      failed_at == 0 ? std::string::npos : text.rfind('\n', failed_at - 1);
   const auto line = 1 + std::count(text.begin(), text.begin() + failed_at, '\n');
   const std::size_t column =
       line_start == std::string::npos ? failed_at + 1 : failed_at - line_start;
@@ -70,10 +79,8 @@ void merge_object(ComposedConfig& target, json& into, const json& from,
     }
     into[key] = value;
     target.record_origin(child, source.file_of(child));
-    for (auto it = source.origins.upper_bound(child);
-         it != source.origins.end() && is_under(it->first, child); ++it) {
-      target.origins[it->first] = it->second;
-    }
+    const auto [first, last] = beneath(source.origins, child);
+    target.origins.insert(first, last);
   }
 }
 
@@ -116,8 +123,8 @@ class Loader {
   ComposedConfig load(const fs::path& path, const std::string& name) {
     json document = parse_file(path, name);
     if (!document.is_object()) {
-      throw ConfigError(name, "", "expected a JSON object at the top level, got " +
-                                      describe_value(document));
+      throw ConfigError(name, "",
+                        "expected a JSON object at the top level, got " + describe_value(document));
     }
     const std::vector<Include> includes = include_list(document, name);
     document.erase("include");
@@ -184,8 +191,8 @@ std::string ComposedConfig::file_of(std::string_view json_pointer) const {
 }
 
 void ComposedConfig::record_origin(const std::string& json_pointer, std::string source) {
-  auto it = origins.upper_bound(json_pointer);
-  while (it != origins.end() && is_under(it->first, json_pointer)) it = origins.erase(it);
+  const auto [first, last] = beneath(origins, json_pointer);
+  origins.erase(first, last);
   origins[json_pointer] = std::move(source);
 }
 

@@ -72,7 +72,9 @@ std::string describe_value(const json& value) {
   return json_type_name(value) + " " + show_value(value);
 }
 
-std::string json_quoted(std::string_view text) { return dump_compact(json(std::string(text))); }
+std::string json_quoted(std::string_view text) {
+  return dump_compact(json(std::string(text)));
+}
 
 std::optional<std::string> closest_name(std::string_view name,
                                         const std::vector<std::string>& candidates) {

@@ -70,8 +70,9 @@ void apply_override(ComposedConfig& config, std::string_view assignment) {
       const std::optional<std::size_t> index = parse_index(segment);
       if (!index) {
         throw ConfigError(source, pointer,
-                          json_quoted(segment) + " is not an array index; the value here is an array of " +
-                              std::to_string(node->size()));
+                          json_quoted(segment) +
+                              " is not an array index; the value here is an array of " +
+                              std::to_string(node->size()) + " elements");
       }
       if (*index >= node->size()) {
         throw ConfigError(source, pointer,

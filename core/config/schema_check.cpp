@@ -14,18 +14,38 @@ namespace {
 using nlohmann::json;
 
 const std::vector<std::string>& known_keywords() {
-  static const std::vector<std::string> keywords = {
-      "type",      "properties", "required",         "additionalProperties", "items",
-      "minItems",  "maxItems",   "enum",             "const",                "minimum",
-      "maximum",   "exclusiveMinimum", "exclusiveMaximum", "minLength",      "maxLength",
-      "pattern",   "default",    "description",      "title",                "oneOf",
-      "anyOf",     "$defs",      "$ref",             "$comment",             "$schema",
-      "examples"};
+  static const std::vector<std::string> keywords = {"type",
+                                                    "properties",
+                                                    "required",
+                                                    "additionalProperties",
+                                                    "items",
+                                                    "minItems",
+                                                    "maxItems",
+                                                    "enum",
+                                                    "const",
+                                                    "minimum",
+                                                    "maximum",
+                                                    "exclusiveMinimum",
+                                                    "exclusiveMaximum",
+                                                    "minLength",
+                                                    "maxLength",
+                                                    "pattern",
+                                                    "default",
+                                                    "description",
+                                                    "title",
+                                                    "oneOf",
+                                                    "anyOf",
+                                                    "$defs",
+                                                    "$ref",
+                                                    "$comment",
+                                                    "$schema",
+                                                    "examples"};
   return keywords;
 }
 
 bool is_count(const json& value) {
-  return value.is_number_unsigned() || (value.is_number_integer() && value.get<std::int64_t>() >= 0);
+  return value.is_number_unsigned() ||
+         (value.is_number_integer() && value.get<std::int64_t>() >= 0);
 }
 
 class SchemaChecker {
@@ -84,7 +104,9 @@ class SchemaChecker {
     if (keyword == "type") {
       check_type(value, pointer);
     } else if (keyword == "properties" || keyword == "$defs") {
-      if (!value.is_object()) return problem(pointer, "expected an object of schemas, got " + describe_value(value));
+      if (!value.is_object()) {
+        return problem(pointer, "expected an object of schemas, got " + describe_value(value));
+      }
       for (auto entry = value.begin(); entry != value.end(); ++entry) {
         check(entry.value(), append_pointer(pointer, entry.key()));
       }
@@ -99,7 +121,9 @@ class SchemaChecker {
       check(value, pointer);
     } else if (keyword == "minItems" || keyword == "maxItems" || keyword == "minLength" ||
                keyword == "maxLength") {
-      if (!is_count(value)) problem(pointer, "expected a non-negative integer, got " + describe_value(value));
+      if (!is_count(value)) {
+        problem(pointer, "expected a non-negative integer, got " + describe_value(value));
+      }
     } else if (keyword == "minimum" || keyword == "maximum" || keyword == "exclusiveMinimum" ||
                keyword == "exclusiveMaximum") {
       if (!value.is_number()) problem(pointer, "expected a number, got " + describe_value(value));
@@ -111,7 +135,8 @@ class SchemaChecker {
       check_pattern(value, pointer);
     } else if (keyword == "oneOf" || keyword == "anyOf") {
       if (!value.is_array() || value.empty()) {
-        return problem(pointer, "expected a non-empty array of schemas, got " + describe_value(value));
+        return problem(pointer,
+                       "expected a non-empty array of schemas, got " + describe_value(value));
       }
       for (std::size_t i = 0; i < value.size(); ++i) check(value[i], append_pointer(pointer, i));
     } else if (keyword == "$ref") {
@@ -131,7 +156,7 @@ class SchemaChecker {
   }
 
   void check_type(const json& value, const std::string& pointer) {
-    static const std::set<std::string> kNames = {"object",  "array",   "string", "integer",
+    static const std::set<std::string> kNames = {"object", "array",   "string", "integer",
                                                  "number", "boolean", "null"};
     auto check_name = [&](const json& name, const std::string& at) {
       if (!name.is_string() || !kNames.contains(name.get<std::string>())) {
@@ -176,9 +201,10 @@ class SchemaChecker {
           properties->contains(name.get<std::string>())) {
         continue;
       }
-      problem(append_pointer(append_pointer(pointer, "required"), i),
-              "required field " + name.dump() +
-                  " is not in properties and additionalProperties is false, so no value can be valid");
+      problem(
+          append_pointer(append_pointer(pointer, "required"), i),
+          "required field " + name.dump() +
+              " is not in properties and additionalProperties is false, so no value can be valid");
     }
   }
 
@@ -200,16 +226,21 @@ class SchemaChecker {
   }
 
   void check_pattern(const json& value, const std::string& pointer) {
-    if (!value.is_string()) return problem(pointer, "expected a string, got " + describe_value(value));
+    if (!value.is_string()) {
+      return problem(pointer, "expected a string, got " + describe_value(value));
+    }
     try {
       std::regex(value.get<std::string>(), std::regex::ECMAScript);
     } catch (const std::regex_error& error) {
-      problem(pointer, "is not a valid ECMAScript regular expression: " + std::string(error.what()));
+      problem(pointer,
+              "is not a valid ECMAScript regular expression: " + std::string(error.what()));
     }
   }
 
   void check_ref(const json& value, const std::string& pointer) {
-    if (!value.is_string()) return problem(pointer, "expected a string, got " + describe_value(value));
+    if (!value.is_string()) {
+      return problem(pointer, "expected a string, got " + describe_value(value));
+    }
     const std::string& ref = value.get_ref<const std::string&>();
     if (ref.empty() || ref.front() != '#') {
       return problem(pointer, "only local references such as \"#/$defs/name\" are supported, got " +

@@ -21,7 +21,6 @@ bool type_admits(std::string_view type, const nlohmann::json& value);
 // Validation proper, for a schema that check_schema accepted; `root` resolves $ref.
 std::vector<ValidationIssue> validate_checked(const nlohmann::json& root,
                                               const nlohmann::json& schema,
-                                              nlohmann::json& instance,
-                                              const std::string& pointer);
+                                              nlohmann::json& instance, const std::string& pointer);
 
 }  // namespace lmf::config::detail

@@ -16,8 +16,8 @@ namespace {
 
 using nlohmann::json;
 
-// Instances are finite, but a default may hold an object whose schema refers back to
-// itself, which would fill in defaults forever.
+// Keeps the recursion off the end of the stack. Depth counts levels of the instance only:
+// $ref and oneOf/anyOf stay at one level, and check_schema refuses loops among them.
 constexpr std::size_t kMaxDepth = 128;
 
 // -1, 0 or 1; exact for integers of either signedness, which doubles are not.
@@ -72,12 +72,13 @@ class Validator {
 
   void check(const json& schema, json& instance, const std::string& pointer, std::size_t depth) {
     if (depth > kMaxDepth) {
-      issue(pointer, "nested more than " + std::to_string(kMaxDepth) +
-                         " levels deep (does a default contain itself?)");
+      issue(pointer, "nested more than " + std::to_string(kMaxDepth) + " levels deep");
       return;
     }
     if (schema.is_boolean()) {
-      if (!schema.get<bool>()) issue(pointer, "no value is allowed here, got " + describe_value(instance));
+      if (!schema.get<bool>()) {
+        issue(pointer, "no value is allowed here, got " + describe_value(instance));
+      }
       return;
     }
     if (const auto type = schema.find("type");
@@ -88,11 +89,12 @@ class Validator {
       return;
     }
     if (const auto ref = schema.find("$ref"); ref != schema.end()) {
-      check(*detail::resolve_ref(root_, ref->get<std::string>()), instance, pointer, depth + 1);
+      check(*detail::resolve_ref(root_, ref->get<std::string>()), instance, pointer, depth);
     }
     if (const auto values = schema.find("enum"); values != schema.end()) {
       if (std::find(values->begin(), values->end(), instance) == values->end()) {
-        issue(pointer, "must be one of " + show_value(*values, SIZE_MAX) + ", got " + show_value(instance));
+        issue(pointer,
+              "must be one of " + show_value(*values, SIZE_MAX) + ", got " + show_value(instance));
       }
     }
     if (const auto constant = schema.find("const");
@@ -145,12 +147,24 @@ class Validator {
     if (properties != schema.end()) {
       for (auto property = properties->begin(); property != properties->end(); ++property) {
         auto field = instance.find(property.key());
-        if (field == instance.end()) {
-          const json* fallback = default_of(property.value());
-          if (fallback == nullptr) continue;
-          field = instance.emplace(property.key(), *fallback).first;
+        const std::string child = append_pointer(pointer, property.key());
+        if (field != instance.end()) {
+          check(property.value(), *field, child, depth + 1);
+          continue;
         }
-        check(property.value(), *field, append_pointer(pointer, property.key()), depth + 1);
+        const json* fallback = default_of(property.value());
+        if (fallback == nullptr) continue;
+        // A default whose own schema supplies the same default again beneath it would be
+        // filled in forever.
+        const json* owner = &property.value();
+        if (std::find(filling_.begin(), filling_.end(), owner) != filling_.end()) {
+          issue(child, "the default would contain itself without end");
+          continue;
+        }
+        field = instance.emplace(property.key(), *fallback).first;
+        filling_.push_back(owner);
+        check(property.value(), *field, child, depth + 1);
+        filling_.pop_back();
       }
     }
     const auto additional = schema.find("additionalProperties");
@@ -159,7 +173,8 @@ class Validator {
       if (properties != schema.end() && properties->contains(field.key())) continue;
       const std::string child = append_pointer(pointer, field.key());
       if (additional->is_boolean()) {
-        issue(child, unknown_field_message(field.key(), properties != schema.end() ? &*properties : nullptr));
+        issue(child, unknown_field_message(field.key(),
+                                           properties != schema.end() ? &*properties : nullptr));
       } else {
         check(*additional, field.value(), child, depth + 1);
       }
@@ -293,7 +308,7 @@ class Validator {
     for (std::size_t i = 0; i < alternatives->size(); ++i) {
       // Each alternative fills defaults into its own copy; only a match is kept.
       results.push_back(instance);
-      issues.push_back(collect((*alternatives)[i], results.back(), pointer, depth + 1));
+      issues.push_back(collect((*alternatives)[i], results.back(), pointer, depth));
       if (issues.back().empty()) matching.push_back(i);
     }
     if (matching.size() == 1 || (!exactly_one && !matching.empty())) {
@@ -305,8 +320,8 @@ class Validator {
       for (std::size_t i = 0; i < matching.size(); ++i) {
         list += (i > 0 ? ", " : "") + std::to_string(matching[i]);
       }
-      issue(pointer, "matches more than one alternative of oneOf (" + list +
-                         "); it must match exactly one");
+      issue(pointer,
+            "matches more than one alternative of oneOf (" + list + "); it must match exactly one");
       return;
     }
     // Report why the most plausible alternative failed: one that admits the value's type
@@ -329,6 +344,8 @@ class Validator {
   const json& root_;
   std::vector<ValidationIssue> issues_;
   std::map<std::string, std::regex> patterns_;
+  // Property schemas whose default is being filled in on the current path.
+  std::vector<const json*> filling_;
 };
 
 }  // namespace
@@ -358,8 +375,8 @@ bool type_admits(std::string_view type, const json& value) {
   return false;
 }
 
-std::vector<ValidationIssue> validate_checked(const json& root, const json& schema,
-                                              json& instance, const std::string& pointer) {
+std::vector<ValidationIssue> validate_checked(const json& root, const json& schema, json& instance,
+                                              const std::string& pointer) {
   Validator validator(root);
   validator.check(schema, instance, pointer, 0);
   return validator.take_issues();
@@ -374,7 +391,8 @@ std::vector<ValidationIssue> validate(const json& schema, json& instance,
   if (problems.empty()) return detail::validate_checked(schema, schema, instance, pointer);
   std::vector<ValidationIssue> issues;
   for (const std::string& problem : problems) {
-    issues.push_back({pointer, "invalid schema (a bug in the plugin that publishes it): " + problem});
+    issues.push_back(
+        {pointer, "invalid schema (a bug in the plugin that publishes it): " + problem});
   }
   return issues;
 }

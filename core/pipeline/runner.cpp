@@ -106,6 +106,8 @@ RunResult run_pipeline(const Pipeline& pipeline, const plugin::PluginRegistry& r
     services.progress_advance(progress, 1);
   }
   services.progress_end(progress);
+  if (std::string error = services.metrics().error(); !error.empty())
+    services.log(LMF_LOG_WARNING, "host", "some metrics were not written: " + error);
 
   if (pipeline.run.output_dir) {
     result.summary_file = *pipeline.run.output_dir / "summary.json";

@@ -5,6 +5,7 @@
 #include "core/plugin/registry.h"
 #include "core/plugin/status.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -118,7 +119,10 @@ lmf_status_t* find_component(lmf_host_t* host, lmf_kind kind, lmf_str_view name,
     {
       // Keep the provider loaded as long as the caller (Note [Unload order]).
       std::lock_guard lock(host->dependencies_mutex);
-      if (found.plugin->host() != host) host->dependencies.push_back(found.plugin);
+      if (found.plugin->host() != host &&
+          std::find(host->dependencies.begin(), host->dependencies.end(), found.plugin) ==
+              host->dependencies.end())
+        host->dependencies.push_back(found.plugin);
     }
     *out = found.component;
     return nullptr;

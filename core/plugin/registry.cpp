@@ -42,16 +42,18 @@ bool valid_component_name(const char* name) {
 
 // Checks the descriptor against ABI 1.0's required prefix (Note [ABI growth]).
 void validate_descriptor(const fs::path& file, const lmf_plugin* plugin) {
-  if (!LMF_HAS_MEMBER(plugin, lmf_plugin, components))
-    refuse(file, LMF_ERR_ABI,
-           "descriptor is too small (struct_size " + std::to_string(plugin->struct_size) +
-               ", ABI 1.0 needs at least " +
-               std::to_string(offsetof(lmf_plugin, components) + sizeof(plugin->components)) + ")");
+  // The major version first: struct_size, abi_major and abi_minor are the only members every
+  // major version shares, so the size a 1.x descriptor needs says nothing about another's.
   if (plugin->abi_major != LMF_ABI_MAJOR)
     refuse(file, LMF_ERR_ABI,
            "built for plugin ABI " + version_text(plugin->abi_major, plugin->abi_minor) +
                ", but this host supports ABI " + version_text(LMF_ABI_MAJOR, LMF_ABI_MINOR) +
                " (the major versions must match: rebuild the plugin against this host's SDK)");
+  if (!LMF_HAS_MEMBER(plugin, lmf_plugin, components))
+    refuse(file, LMF_ERR_ABI,
+           "descriptor is too small (struct_size " + std::to_string(plugin->struct_size) +
+               ", ABI 1.0 needs at least " +
+               std::to_string(offsetof(lmf_plugin, components) + sizeof(plugin->components)) + ")");
   if (plugin->name == nullptr || *plugin->name == '\0')
     refuse(file, LMF_ERR_ABI, "descriptor has no plugin name");
   if (plugin->version == nullptr) refuse(file, LMF_ERR_ABI, "descriptor has no version");
@@ -130,8 +132,24 @@ std::vector<LoadFailure> PluginRegistry::load_directories(const std::vector<fs::
   return refused;
 }
 
+// Note [Lookups while loading]
+// A plugin's entry point and init run inside load_file, which holds mutex_ exclusively. When
+// they look up a component (the host API's find_component) on that thread, taking the lock
+// again would deadlock: std::shared_mutex is not recursive (glibc fails with EDEADLK,
+// "Resource deadlock avoided"). That thread already has exclusive access, so its lookups
+// skip the lock.
+std::shared_lock<std::shared_mutex> PluginRegistry::read_lock() const {
+  if (loading_thread_.load() == std::this_thread::get_id()) return {};
+  return std::shared_lock(mutex_);
+}
+
 std::shared_ptr<LoadedPlugin> PluginRegistry::load_file(const fs::path& file) {
   std::unique_lock lock(mutex_);
+  loading_thread_ = std::this_thread::get_id();
+  struct ClearLoadingThread {
+    std::atomic<std::thread::id>& id;
+    ~ClearLoadingThread() { id = std::thread::id(); }
+  } clear_loading_thread{loading_thread_};  // runs before the lock is released
   try {
     return load_file_locked(file);
   } catch (const PluginError& e) {
@@ -234,29 +252,29 @@ std::shared_ptr<LoadedPlugin> PluginRegistry::load_file_locked(const fs::path& f
 }
 
 std::vector<std::shared_ptr<LoadedPlugin>> PluginRegistry::plugins() const {
-  std::shared_lock lock(mutex_);
+  auto lock = read_lock();
   return plugins_;
 }
 
 std::vector<LoadFailure> PluginRegistry::failures() const {
-  std::shared_lock lock(mutex_);
+  auto lock = read_lock();
   return failures_;
 }
 
 std::shared_ptr<LoadedPlugin> PluginRegistry::find_plugin(std::string_view name) const {
-  std::shared_lock lock(mutex_);
+  auto lock = read_lock();
   for (const auto& plugin : plugins_)
     if (plugin->name() == name) return plugin;
   return nullptr;
 }
 
 std::vector<ComponentRef> PluginRegistry::components() const {
-  std::shared_lock lock(mutex_);
+  auto lock = read_lock();
   return components_;
 }
 
 std::vector<ComponentRef> PluginRegistry::components_of(const LoadedPlugin& plugin) const {
-  std::shared_lock lock(mutex_);
+  auto lock = read_lock();
   std::vector<ComponentRef> found;
   for (const ComponentRef& ref : components_)
     if (ref.plugin.get() == &plugin) found.push_back(ref);
@@ -264,7 +282,7 @@ std::vector<ComponentRef> PluginRegistry::components_of(const LoadedPlugin& plug
 }
 
 std::optional<ComponentRef> PluginRegistry::find(lmf_kind kind, std::string_view name) const {
-  std::shared_lock lock(mutex_);
+  auto lock = read_lock();
   for (const ComponentRef& ref : components_)
     if (ref.component->kind == kind && ref.name() == name) return ref;
   return std::nullopt;

@@ -6,12 +6,14 @@
 #include "core/plugin/kinds.h"
 #include "core/plugin/loaded_plugin.h"
 
+#include <atomic>
 #include <filesystem>
 #include <memory>
 #include <optional>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 namespace lmf::plugin {
@@ -60,9 +62,12 @@ class PluginRegistry {
 
  private:
   std::shared_ptr<LoadedPlugin> load_file_locked(const std::filesystem::path& file);
+  // Note [Lookups while loading]
+  std::shared_lock<std::shared_mutex> read_lock() const;
 
   HostServices& services_;
   mutable std::shared_mutex mutex_;
+  std::atomic<std::thread::id> loading_thread_{};  // the thread inside load_file, if any
   std::vector<std::shared_ptr<LoadedPlugin>> plugins_;
   std::vector<ComponentRef> components_;
   std::vector<LoadFailure> failures_;

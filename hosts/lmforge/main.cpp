@@ -84,8 +84,12 @@ int main(int argc, char** argv) {
       return lmf::cli::kExitFailed;
     }
   }
+  // "plugins frobnicate" names a group's unknown subcommand; "versoin --json" only "versoin".
+  bool is_group = false;
+  for (const Command& command : commands())
+    is_group = is_group || (command.words.size() > 1 && command.words[0] == words[0]);
   std::cerr << "lmforge: unknown command \"" << words[0]
-            << (words.size() > 1 && words[0] != "run" ? " " + words[1] : "") << "\"\n\n"
+            << (words.size() > 1 && is_group ? " " + words[1] : "") << "\"\n\n"
             << kOverview;
   return lmf::cli::kExitUsage;
 }

@@ -1,11 +1,18 @@
-# lmforge_add_plugin(<target> SOURCES <files...> [LINK <libs...>] [OUTPUT_DIRECTORY <dir>])
+# lmforge_add_plugin(<target> SOURCES <files...> [LINK <libs...>] [OUTPUT_DIRECTORY <dir>]
+#                    [NO_INSTALL])
 #
 # Builds a plugin: a MODULE library that links lmforge::sdk, exports exactly one symbol
 # (lmf_plugin_entry: everything else hidden) and resolves all of its symbols at link
 # time, since a plugin links nothing from the host (docs/writing-a-plugin.md).
 # Used the same way in the lmforge tree and by vendors through find_package(LMForgeSDK).
+# It installs into <prefix>/lib/lmforge/plugins (LMF_PLUGIN_INSTALL_DIR), where an
+# installed host looks; NO_INSTALL is for test fixtures.
+include(GNUInstallDirs)
+if(NOT DEFINED LMF_PLUGIN_INSTALL_DIR)
+  set(LMF_PLUGIN_INSTALL_DIR ${CMAKE_INSTALL_LIBDIR}/lmforge/plugins)
+endif()
 function(lmforge_add_plugin target)
-  cmake_parse_arguments(PLUGIN "" "OUTPUT_DIRECTORY" "SOURCES;LINK" ${ARGN})
+  cmake_parse_arguments(PLUGIN "NO_INSTALL" "OUTPUT_DIRECTORY" "SOURCES;LINK" ${ARGN})
   if(NOT PLUGIN_SOURCES)
     message(FATAL_ERROR "lmforge_add_plugin(${target}): SOURCES is required")
   endif()
@@ -25,7 +32,7 @@ function(lmforge_add_plugin target)
   elseif(DEFINED LMF_PLUGIN_BUILD_DIR)
     set_target_properties(${target} PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${LMF_PLUGIN_BUILD_DIR})
   endif()
-  if(DEFINED LMF_PLUGIN_INSTALL_DIR)
+  if(NOT PLUGIN_NO_INSTALL)
     install(TARGETS ${target} LIBRARY DESTINATION ${LMF_PLUGIN_INSTALL_DIR} COMPONENT plugins)
   endif()
 endfunction()

@@ -24,7 +24,9 @@ fs::path fixture(const std::string& relative) {
   return fs::path(LMF_TEST_FIXTURES_DIR) / "config" / relative;
 }
 
-std::string fixture_name(const std::string& relative) { return fixture(relative).string(); }
+std::string fixture_name(const std::string& relative) {
+  return fixture(relative).string();
+}
 
 // gtest only: the test build links no gmock matchers.
 ::testing::AssertionResult Contains(const std::string& text, const std::string& part) {
@@ -188,7 +190,7 @@ TEST(ComposeTest, OriginsNameTheFileThatSuppliedEachValue) {
   EXPECT_EQ(config.file_of("/stages/0/kind"), base);  // inside a value base.json placed
   EXPECT_EQ(config.file_of("/tags/1"), training);
   EXPECT_EQ(config.file_of("/seed"), pipeline);
-  EXPECT_EQ(config.file_of("/model"), base);  // the file that created the object
+  EXPECT_EQ(config.file_of("/model"), base);              // the file that created the object
   EXPECT_EQ(config.file_of("/no/such/field"), pipeline);  // the top file as fallback
   EXPECT_EQ(config.file_of(""), pipeline);
 }
@@ -226,10 +228,28 @@ TEST(ComposeTest, RecordOriginErasesRecordsBeneath) {
   config.record_origin("/a/b", "first.json");
   config.record_origin("/a/b/c", "second.json");
   config.record_origin("/a/bc", "sibling.json");
+  // Keys with characters that sort before '/' sit between "/a" and "/a/..." in the map.
+  config.record_origin("/a-b", "dash.json");
   config.record_origin("/a", "third.json");
   EXPECT_EQ(config.file_of("/a/b/c"), "third.json");
   EXPECT_EQ(config.file_of("/a/bc"), "third.json");
-  EXPECT_EQ(config.origins.size(), 1u);
+  EXPECT_EQ(config.file_of("/a-b"), "dash.json");
+  EXPECT_EQ(config.origins.size(), 2u);
+}
+
+TEST(ComposeTest, OriginsBeneathAReplacedValueAreCarriedOver) {
+  TempDir dir;
+  // inner.json's origins under /model ("/model/name") must reach the top, past "/model-x".
+  dir.write("inner.json", R"({"model": {"name": "n"}, "model-x": 1})");
+  dir.write("outer.json", R"({"include": "inner.json", "model": {"layers": 2}})");
+  const fs::path top = dir.write("top.json", R"({"model": 5, "include": "outer.json"})");
+  dir.write("top2.json", R"({"include": ["top.json", "outer.json"]})");
+  const ComposedConfig config = load_config(dir.path() / "top2.json");
+  EXPECT_EQ(config.document["model"], json::parse(R"({"name": "n", "layers": 2})"));
+  EXPECT_EQ(config.file_of("/model/name"), (dir.path() / "inner.json").string());
+  EXPECT_EQ(config.file_of("/model/layers"), (dir.path() / "outer.json").string());
+  EXPECT_EQ(config.file_of("/model-x"), (dir.path() / "inner.json").string());
+  EXPECT_EQ(load_config(top).document["model"], 5);
 }
 
 TEST(ComposeTest, KeysWithSlashesGetEscapedOrigins) {

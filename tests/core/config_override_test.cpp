@@ -86,7 +86,9 @@ TEST(OverrideTest, ValueThatIsNotJsonIsAPlainString) {
   EXPECT_EQ(set("model.name=[1,")["model"]["name"], "[1,");
 }
 
-TEST(OverrideTest, EmptyValueIsAnEmptyString) { EXPECT_EQ(set("model.name=")["model"]["name"], ""); }
+TEST(OverrideTest, EmptyValueIsAnEmptyString) {
+  EXPECT_EQ(set("model.name=")["model"]["name"], "");
+}
 
 TEST(OverrideTest, OnlyTheFirstEqualsSplits) {
   EXPECT_EQ(set("model.name=a=b")["model"]["name"], "a=b");

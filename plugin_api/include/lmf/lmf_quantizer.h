@@ -33,8 +33,10 @@ typedef struct lmf_quantized_layer {
    * the layer: the backend may read them (and copy them) but not keep them past release. */
   size_t tensor_count;
   const lmf_named_tensor* tensors;
-  /* since 1.0: the layout as JSON, e.g. {"format":"gptq","bits":4,"group_size":128,
-   * "sym":true,"desc_act":false}; tells a loader how to read the tensors. */
+  /* since 1.0: the layout as JSON; tells a loader how to read the tensors. Always has
+   * "format" (string), "bits" (integer), "group_size" (integer, -1 = per output channel)
+   * and "sym" (boolean); a format adds its own fields, e.g.
+   * {"format":"gptq","bits":4,"group_size":128,"sym":true,"desc_act":false}. */
   lmf_str_view format_json;
 } lmf_quantized_layer;
 
@@ -43,6 +45,8 @@ typedef struct lmf_quantizer_vtable {
   /* since 1.0: what this instance can do, as JSON (host frees):
    *   {"formats":["int8"], "bits":[8], "group_sizes":[-1,128], "symmetric":[true,false],
    *    "needs_calibration":false, "devices":["cpu"], "ops":["dequantize","matmul"]}
+   * "ops" lists which of "dequantize", "matmul", "import_layer" work; an op not listed
+   * answers LMF_ERR_UNSUPPORTED. `quantize` accepts float32 weights always.
    * The conformance suite (tests/conformance/quantizer) checks every claim. */
   lmf_status_t* (*capabilities)(lmf_instance_t* quantizer, lmf_string* out);
   /* since 1.0, optional: accumulates calibration statistics for `layer` from `inputs`
@@ -53,7 +57,7 @@ typedef struct lmf_quantizer_vtable {
    * what `observe` gathered for it. `*out` is owned by the instance until release_layer. */
   lmf_status_t* (*quantize)(lmf_instance_t* quantizer, lmf_str_view layer,
                             const DLTensor* weight, lmf_quantized_layer** out);
-  /* since 1.0: rebuilds a layer from tensors read back from a checkpoint (borrowed; the
+  /* since 1.0, optional: rebuilds a layer from tensors read back from a checkpoint (borrowed; the
    * layer copies what it keeps) and the layout `format_json`. */
   lmf_status_t* (*import_layer)(lmf_instance_t* quantizer, const lmf_named_tensor* tensors,
                                 size_t count, lmf_str_view format_json,

@@ -36,10 +36,15 @@ struct KindTraits;
 
 namespace detail {
 
+// JSON text that crossed the boundary; malformed text is the caller's error, not ours.
 inline Json parse_config(lmf_str_view config_json) {
   std::string_view text = from_view(config_json);
   if (text.empty()) return Json::object();
-  return Json::parse(text);
+  try {
+    return Json::parse(text);
+  } catch (const Json::parse_error& e) {
+    fail(LMF_ERR_INVALID_ARGUMENT, std::string("malformed JSON argument: ") + e.what());
+  }
 }
 
 template <class Base>

@@ -109,6 +109,7 @@ struct KindTraits<Quantizer> {
                                 lmf_quantized_layer** out) noexcept {
     return guard([&] {
       std::unique_ptr<QuantizedLayer> made = self(q)->quantize(from_view(layer), *weight);
+      if (!made) fail(LMF_ERR_INTERNAL, "the quantizer returned no layer");
       *out = const_cast<lmf_quantized_layer*>(made->c_layer());
       made.release();
     });
@@ -118,6 +119,7 @@ struct KindTraits<Quantizer> {
     return guard([&] {
       std::unique_ptr<QuantizedLayer> made = self(q)->import_layer(
           std::span<const lmf_named_tensor>(tensors, count), detail::parse_config(format_json));
+      if (!made) fail(LMF_ERR_INTERNAL, "the quantizer returned no layer");
       *out = const_cast<lmf_quantized_layer*>(made->c_layer());
       made.release();
     });

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian packages lmforge builds with (docs/dependencies.md says why each).
+# Idempotent: apt-get runs only when a package is missing. No prompts.
+set -euo pipefail
+
+packages=(
+  cmake ninja-build g++ ccache pkg-config
+  libboost-dev libboost-program-options-dev   # Boost.DLL (header-only), Program_options
+  nlohmann-json3-dev                          # JSON for configs, schemas, summaries
+  libtbb-dev                                  # oneTBB: parallel data pipelines
+  libdlpack-dev                               # DLPack: tensors across the plugin ABI
+  libgtest-dev libgmock-dev libbenchmark-dev  # GoogleTest, Google Benchmark
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
+    missing+=("$package")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "lmforge: installing ${missing[*]}" >&2
+sudo_cmd=()
+[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo -n)
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -q
+"${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
