@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds lmforge and runs the quickstart pipeline (configs/quickstart.json) on the data
-# bundled in the repository. Extra arguments go to `lmforge run` (e.g. --set ...).
+# Builds lmforge and runs the quickstart pipeline (configs/quickstart.json); each
+# capability that lands adds its stage there. Extra arguments go to `lmforge run`
+# (e.g. --set ...).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh cpu -j "${LMF_JOBS:-$(nproc)}"

@@ -39,7 +39,8 @@ nlohmann::json plugin_set_summary(const plugin::PluginRegistry& registry) {
   for (const plugin::ComponentRef& ref : registry.components())
     components[ref.kind->name].push_back(ref.name());
   nlohmann::json failures = nlohmann::json::array();
-  for (const plugin::LoadFailure& failure : registry.failures()) failures.push_back(failure.message);
+  for (const plugin::LoadFailure& failure : registry.failures())
+    failures.push_back(failure.message);
   return {{"plugins", plugins}, {"components", components}, {"load_failures", failures}};
 }
 
@@ -56,7 +57,8 @@ nlohmann::json run_plugins_check(const nlohmann::json& params,
     }
   }
   if (!params["allow_load_failures"].get<bool>())
-    for (const auto& failure : summary["load_failures"]) problems.push_back(failure.get<std::string>());
+    for (const auto& failure : summary["load_failures"])
+      problems.push_back(failure.get<std::string>());
   for (const auto& [kind, names] : summary["components"].items())
     services.log(LMF_LOG_INFO, "host", kind + ": " + names.dump());
   if (!problems.empty()) {
@@ -69,7 +71,9 @@ nlohmann::json run_plugins_check(const nlohmann::json& params,
 
 }  // namespace
 
-std::vector<std::string> builtin_stage_names() { return {"plugins.check"}; }
+std::vector<std::string> builtin_stage_names() {
+  return {"plugins.check"};
+}
 
 const nlohmann::json& builtin_stage_schema(const std::string& name) {
   if (name == "plugins.check") return plugins_check_schema;

@@ -7,7 +7,8 @@ namespace {
 
 services::ProgressOptions progress_options(bool terminal_is_tty) {
   services::ProgressOptions options;
-  options.mode = terminal_is_tty ? services::default_progress_mode(stderr) : services::ProgressMode::plain;
+  options.mode =
+      terminal_is_tty ? services::default_progress_mode(stderr) : services::ProgressMode::plain;
   options.max_width = terminal_is_tty ? services::terminal_columns(stderr) : 0;
   return options;
 }

@@ -23,9 +23,9 @@ class HostSession {
   HostSession(const HostSession&) = delete;
   HostSession& operator=(const HostSession&) = delete;
 
-  // Loads the plugins of `extra_folders` (configured plugin_paths, --plugin-path), then of
-  // the default search path (Note [Plugin search path]); every refusal is logged as a
-  // warning and the host goes on. Returns the refusals.
+  // Loads the plugins of `extra_folders` (--plugin-path, then the configured plugin_paths),
+  // then of the default search path (Note [Plugin search path]); every refusal is logged
+  // as a warning and the host goes on. Returns the refusals.
   std::vector<plugin::LoadFailure> load_plugins(
       const std::vector<std::filesystem::path>& extra_folders);
 

@@ -59,6 +59,12 @@ nlohmann::json make_pipeline_schema() {
 PipelineInvalid::PipelineInvalid(std::vector<ConfigIssue> issues)
     : std::runtime_error(join_issues(issues)), issues_(std::move(issues)) {}
 
+bool PipelineInvalid::names_missing_component() const {
+  for (const ConfigIssue& issue : issues_)
+    if (issue.missing_component) return true;
+  return false;
+}
+
 const nlohmann::json& pipeline_schema() {
   static const nlohmann::json schema = make_pipeline_schema();
   return schema;
@@ -83,8 +89,7 @@ std::vector<fs::path> configured_plugin_paths(const config::ComposedConfig& conf
   return folders;
 }
 
-Pipeline prepare_pipeline(config::ComposedConfig composed,
-                          const plugin::PluginRegistry& registry) {
+Pipeline prepare_pipeline(config::ComposedConfig composed, const plugin::PluginRegistry& registry) {
   std::vector<ConfigIssue> issues;
   auto add_issue = [&](const std::string& pointer, const std::string& message) {
     issues.push_back({composed.file_of(pointer), pointer, message});
@@ -120,8 +125,8 @@ Pipeline prepare_pipeline(config::ComposedConfig composed,
       stage.builtin = spec["builtin"].get<std::string>();
       if (spec.contains("kind") || spec.contains("config"))
         add_issue(stage.pointer, "a builtin stage takes \"params\", not \"kind\" or \"config\"");
-      for (const config::ValidationIssue& issue :
-           config::validate(builtin_stage_schema(stage.builtin), spec["params"], stage.pointer + "/params"))
+      for (const config::ValidationIssue& issue : config::validate(
+               builtin_stage_schema(stage.builtin), spec["params"], stage.pointer + "/params"))
         add_issue(issue.pointer, issue.message);
     } else {
       if (!spec.contains("kind")) {
@@ -134,6 +139,7 @@ Pipeline prepare_pipeline(config::ComposedConfig composed,
         stage.component = registry.require(kind, name);
       } catch (const std::exception& e) {
         add_issue(stage.pointer + "/component", e.what());
+        issues.back().missing_component = true;
         continue;
       }
       if (!spec.contains("config")) spec["config"] = nlohmann::json::object();

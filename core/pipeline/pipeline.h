@@ -32,6 +32,7 @@ struct ConfigIssue {
   std::string file;     // the file (or --set) that supplied the value
   std::string pointer;  // RFC 6901 pointer into the composed document
   std::string message;
+  bool missing_component = false;  // names a component no loaded plugin provides
 };
 
 // Every problem found in a pipeline, not only the first; what() has one per line.
@@ -39,6 +40,8 @@ class PipelineInvalid : public std::runtime_error {
  public:
   explicit PipelineInvalid(std::vector<ConfigIssue> issues);
   const std::vector<ConfigIssue>& issues() const { return issues_; }
+  // Whether a plugin, rather than the file, is what is missing (CLI exit code 4).
+  bool names_missing_component() const;
 
  private:
   std::vector<ConfigIssue> issues_;

@@ -31,17 +31,23 @@ void RunServices::metric(std::string_view source, std::string_view name, double 
   metrics_->record(source, name, value, step);
 }
 
-uint64_t RunServices::progress_begin(std::string_view source, std::string_view label,
-                                     int64_t total, std::string_view unit) {
+uint64_t RunServices::progress_begin(std::string_view source, std::string_view label, int64_t total,
+                                     std::string_view unit) {
   std::string shown = label.empty() ? std::string(source) : std::string(label);
   return progress_.begin(shown, total, unit);
 }
 
-void RunServices::progress_advance(uint64_t task, int64_t delta) { progress_.advance(task, delta); }
+void RunServices::progress_advance(uint64_t task, int64_t delta) {
+  progress_.advance(task, delta);
+}
 
-void RunServices::progress_end(uint64_t task) { progress_.end(task); }
+void RunServices::progress_end(uint64_t task) {
+  progress_.end(task);
+}
 
-bool RunServices::cancelled() { return cancellation_.requested(); }
+bool RunServices::cancelled() {
+  return cancellation_.requested();
+}
 
 std::optional<std::string> RunServices::config_value(std::string_view json_pointer) {
   std::lock_guard lock(config_mutex_);

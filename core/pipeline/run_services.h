@@ -36,6 +36,9 @@ class RunServices : public plugin::HostServices {
   void progress_advance(uint64_t task, int64_t delta) override;
   void progress_end(uint64_t task) override;
   bool cancelled() override;
+  // Between steps on the runner's thread: also runs the cancellation callbacks that a
+  // signal deferred (Note [Cancellation callbacks]).
+  bool poll_cancellation() { return cancellation_.poll(); }
   std::optional<std::string> config_value(std::string_view json_pointer) override;
 
  private:

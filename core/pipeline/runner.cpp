@@ -12,9 +12,12 @@ namespace {
 
 const char* outcome_name(RunOutcome outcome) {
   switch (outcome) {
-    case RunOutcome::completed: return "completed";
-    case RunOutcome::failed: return "failed";
-    case RunOutcome::cancelled: return "cancelled";
+    case RunOutcome::completed:
+      return "completed";
+    case RunOutcome::failed:
+      return "failed";
+    case RunOutcome::cancelled:
+      return "cancelled";
   }
   return "unknown";
 }
@@ -86,13 +89,14 @@ RunResult run_pipeline(const Pipeline& pipeline, const plugin::PluginRegistry& r
                                               static_cast<int64_t>(count), "stages");
   for (size_t i = 0; i < count; ++i) {
     const Stage& stage = pipeline.stages[i];
-    if (result.outcome != RunOutcome::completed || services.cancelled()) {
+    if (result.outcome != RunOutcome::completed || services.poll_cancellation()) {
       if (result.outcome == RunOutcome::completed) result.outcome = RunOutcome::cancelled;
       result.stages.push_back({stage.name, "skipped", 0, nlohmann::json::object(), ""});
       continue;
     }
-    services.log(LMF_LOG_INFO, "host",
-                 "stage " + std::to_string(i + 1) + "/" + std::to_string(count) + ": " + stage.name);
+    services.log(
+        LMF_LOG_INFO, "host",
+        "stage " + std::to_string(i + 1) + "/" + std::to_string(count) + ": " + stage.name);
     StageResult stage_result = run_stage(stage, registry, services);
     services.metric("host", "stage/" + stage.name + "/seconds", stage_result.seconds,
                     static_cast<int64_t>(i));

@@ -55,10 +55,10 @@ nlohmann::json ComponentInstance::run_stage(const nlohmann::json& stage) const {
   check_status(ref_.component->run_stage(instance_, {text.data(), text.size()}, &summary),
                label() + ": run_stage");
   const lmf_host_api* api = host_api();
-  nlohmann::json parsed = summary.data == nullptr
-                              ? nlohmann::json::object()
-                              : nlohmann::json::parse(summary.data, summary.data + summary.size,
-                                                      nullptr, false);
+  nlohmann::json parsed =
+      summary.data == nullptr
+          ? nlohmann::json::object()
+          : nlohmann::json::parse(summary.data, summary.data + summary.size, nullptr, false);
   api->free(summary.data);
   if (parsed.is_discarded())
     throw PluginError(LMF_ERR_DATA, label() + ": run_stage returned a summary that is not JSON");

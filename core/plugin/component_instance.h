@@ -30,7 +30,8 @@ class ComponentInstance {
   template <class VTable>
   const VTable& vtable(lmf_kind expected_kind) const {
     if (ref_.component->kind != expected_kind)
-      throw PluginError(LMF_ERR_INVALID_ARGUMENT, label() + " is not a " + kind_name(expected_kind));
+      throw PluginError(LMF_ERR_INVALID_ARGUMENT,
+                        label() + " is not a " + kind_name(expected_kind));
     return *static_cast<const VTable*>(ref_.component->vtable);
   }
 

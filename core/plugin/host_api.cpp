@@ -26,8 +26,12 @@ std::string_view view(lmf_str_view text) {
 lmf_status_t* status_create(lmf_status_code code, lmf_str_view message) {
   return make_status(code, view(message));
 }
-lmf_status_code status_code(const lmf_status_t* status) { return status->code; }
-const char* status_message(const lmf_status_t* status) { return status->message.c_str(); }
+lmf_status_code status_code(const lmf_status_t* status) {
+  return status->code;
+}
+const char* status_message(const lmf_status_t* status) {
+  return status->message.c_str();
+}
 
 void* allocate(size_t size, size_t alignment) {
   if (alignment == 0) alignment = 16;
@@ -37,7 +41,9 @@ void* allocate(size_t size, size_t alignment) {
   if (posix_memalign(&block, alignment, size == 0 ? 1 : size) != 0) return nullptr;
   return block;
 }
-void deallocate(void* block) { std::free(block); }
+void deallocate(void* block) {
+  std::free(block);
+}
 
 // Note [Host-made tensors]
 // Header, shape and data live in one allocation whose deleter is this host function, so a
@@ -92,14 +98,16 @@ void progress_end(lmf_progress_t* progress) {
   delete progress;
 }
 
-int32_t is_cancelled(lmf_host_t* host) { return host->services->cancelled() ? 1 : 0; }
+int32_t is_cancelled(lmf_host_t* host) {
+  return host->services->cancelled() ? 1 : 0;
+}
 
 lmf_status_t* config_get(lmf_host_t* host, lmf_str_view json_pointer, lmf_string* out) {
   try {
     std::optional<std::string> value = host->services->config_value(view(json_pointer));
     if (!value)
-      return make_status(LMF_ERR_NOT_FOUND,
-                         "the configuration has nothing at \"" + std::string(view(json_pointer)) + "\"");
+      return make_status(LMF_ERR_NOT_FOUND, "the configuration has nothing at \"" +
+                                                std::string(view(json_pointer)) + "\"");
     auto* data = static_cast<char*>(allocate(value->size() + 1, 0));
     if (data == nullptr) return make_status(LMF_ERR_OUT_OF_MEMORY, "config_get: out of memory");
     std::memcpy(data, value->c_str(), value->size() + 1);
@@ -134,15 +142,30 @@ lmf_status_t* find_component(lmf_host_t* host, lmf_kind kind, lmf_str_view name,
 }
 
 const lmf_host_api table{
-    sizeof(lmf_host_api), LMF_ABI_MAJOR, LMF_ABI_MINOR,
-    &status_create,       &status_code,  &status_message, &release_status,
-    &allocate,            &deallocate,   &tensor_alloc,   &log,
-    &metric,              &progress_begin, &progress_advance, &progress_end,
-    &is_cancelled,        &config_get,   &find_component,
+    sizeof(lmf_host_api),
+    LMF_ABI_MAJOR,
+    LMF_ABI_MINOR,
+    &status_create,
+    &status_code,
+    &status_message,
+    &release_status,
+    &allocate,
+    &deallocate,
+    &tensor_alloc,
+    &log,
+    &metric,
+    &progress_begin,
+    &progress_advance,
+    &progress_end,
+    &is_cancelled,
+    &config_get,
+    &find_component,
 };
 
 }  // namespace
 
-const lmf_host_api* host_api() noexcept { return &table; }
+const lmf_host_api* host_api() noexcept {
+  return &table;
+}
 
 }  // namespace lmf::plugin

@@ -5,7 +5,10 @@
 namespace lmf::plugin {
 namespace {
 
-#define LMF_SLOT(type, member) RequiredSlot{#member, offsetof(type, member)}
+#define LMF_SLOT(type, member)      \
+  RequiredSlot {                    \
+#member, offsetof(type, member) \
+  }
 
 // Members documented as optional in the headers are not listed:
 // a plugin may leave them NULL and the host answers LMF_ERR_UNSUPPORTED for it.
@@ -16,10 +19,10 @@ constexpr std::array tokenizer_slots{
     LMF_SLOT(lmf_tokenizer_vtable, decode), LMF_SLOT(lmf_tokenizer_vtable, token_to_id),
     LMF_SLOT(lmf_tokenizer_vtable, id_to_token)};
 constexpr std::array parallel_slots{
-    LMF_SLOT(lmf_parallel_vtable, topology), LMF_SLOT(lmf_parallel_vtable, plan),
-    LMF_SLOT(lmf_parallel_vtable, all_reduce),
-    LMF_SLOT(lmf_parallel_vtable, broadcast), LMF_SLOT(lmf_parallel_vtable, all_gather),
-    LMF_SLOT(lmf_parallel_vtable, reduce_scatter), LMF_SLOT(lmf_parallel_vtable, barrier)};
+    LMF_SLOT(lmf_parallel_vtable, topology),   LMF_SLOT(lmf_parallel_vtable, plan),
+    LMF_SLOT(lmf_parallel_vtable, all_reduce), LMF_SLOT(lmf_parallel_vtable, broadcast),
+    LMF_SLOT(lmf_parallel_vtable, all_gather), LMF_SLOT(lmf_parallel_vtable, reduce_scatter),
+    LMF_SLOT(lmf_parallel_vtable, barrier)};
 constexpr std::array quantizer_slots{
     LMF_SLOT(lmf_quantizer_vtable, capabilities), LMF_SLOT(lmf_quantizer_vtable, quantize),
     LMF_SLOT(lmf_quantizer_vtable, dequantize), LMF_SLOT(lmf_quantizer_vtable, matmul),
@@ -54,7 +57,9 @@ std::optional<lmf_kind> kind_from_name(std::string_view name) noexcept {
   return std::nullopt;
 }
 
-std::span<const KindInfo> all_kinds() noexcept { return kinds; }
+std::span<const KindInfo> all_kinds() noexcept {
+  return kinds;
+}
 
 const char* kind_name(lmf_kind kind) noexcept {
   const KindInfo* info = find_kind(kind);

@@ -18,7 +18,7 @@ struct RequiredSlot {
 
 struct KindInfo {
   lmf_kind kind;
-  const char* name;     // "quantizer"
+  const char* name;        // "quantizer"
   size_t min_vtable_size;  // sizeof the 1.0 vtable: every 1.0 member is present
   std::span<const RequiredSlot> required_slots;
 };

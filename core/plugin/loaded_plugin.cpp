@@ -3,7 +3,9 @@
 namespace lmf::plugin {
 namespace {
 
-std::string text_or_empty(const char* text) { return text == nullptr ? std::string() : text; }
+std::string text_or_empty(const char* text) {
+  return text == nullptr ? std::string() : text;
+}
 
 }  // namespace
 
@@ -26,9 +28,15 @@ LoadedPlugin::~LoadedPlugin() {
   library_.unload();
 }
 
-std::string LoadedPlugin::name() const { return text_or_empty(descriptor_->name); }
-std::string LoadedPlugin::version() const { return text_or_empty(descriptor_->version); }
-std::string LoadedPlugin::vendor() const { return text_or_empty(descriptor_->vendor); }
+std::string LoadedPlugin::name() const {
+  return text_or_empty(descriptor_->name);
+}
+std::string LoadedPlugin::version() const {
+  return text_or_empty(descriptor_->version);
+}
+std::string LoadedPlugin::vendor() const {
+  return text_or_empty(descriptor_->vendor);
+}
 std::string LoadedPlugin::description() const {
   return LMF_HAS_MEMBER(descriptor_, lmf_plugin, description)
              ? text_or_empty(descriptor_->description)

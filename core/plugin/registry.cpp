@@ -26,9 +26,11 @@ std::string dlopen_message(const std::exception& e) {
   const std::string marker = "(dlerror system message: ";
   size_t at = text.find(marker);
   if (at == std::string::npos) return text;
+  // "... (dlerror system message: <text>): <errno text>"
   std::string message = text.substr(at + marker.size());
-  if (!message.empty() && message.back() == ')') message.pop_back();
-  return message;
+  size_t end = message.rfind("): ");
+  if (end == std::string::npos) end = message.rfind(')');
+  return end == std::string::npos ? message : message.substr(0, end);
 }
 
 std::string version_text(unsigned major, unsigned minor) {
@@ -58,8 +60,9 @@ void validate_descriptor(const fs::path& file, const lmf_plugin* plugin) {
     refuse(file, LMF_ERR_ABI, "descriptor has no plugin name");
   if (plugin->version == nullptr) refuse(file, LMF_ERR_ABI, "descriptor has no version");
   if (plugin->component_count > 0 && plugin->components == nullptr)
-    refuse(file, LMF_ERR_ABI, "descriptor lists " + std::to_string(plugin->component_count) +
-                                  " components but its component array is NULL");
+    refuse(file, LMF_ERR_ABI,
+           "descriptor lists " + std::to_string(plugin->component_count) +
+               " components but its component array is NULL");
 }
 
 // Validates one component; returns its kind, or NULL for a kind this host does not know
@@ -68,8 +71,9 @@ const KindInfo* validate_component(const fs::path& file, const lmf_component* c,
   const std::string where = "component #" + std::to_string(index);
   if (c == nullptr) refuse(file, LMF_ERR_ABI, where + " is NULL");
   if (!LMF_HAS_MEMBER(c, lmf_component, vtable))
-    refuse(file, LMF_ERR_ABI, where + ": descriptor is too small (struct_size " +
-                                  std::to_string(c->struct_size) + ")");
+    refuse(
+        file, LMF_ERR_ABI,
+        where + ": descriptor is too small (struct_size " + std::to_string(c->struct_size) + ")");
   if (!valid_component_name(c->name))
     refuse(file, LMF_ERR_ABI,
            where + ": invalid name \"" + std::string(c->name ? c->name : "(null)") +
@@ -94,11 +98,9 @@ const KindInfo* validate_component(const fs::path& file, const lmf_component* c,
   }
   if (c->config_schema == nullptr) refuse(file, LMF_ERR_ABI, named + ": config_schema is NULL");
   nlohmann::json schema = nlohmann::json::parse(c->config_schema, nullptr, false);
-  if (schema.is_discarded())
-    refuse(file, LMF_ERR_ABI, named + ": config_schema is not valid JSON");
+  if (schema.is_discarded()) refuse(file, LMF_ERR_ABI, named + ": config_schema is not valid JSON");
   std::vector<std::string> problems = config::check_schema(schema);
-  if (!problems.empty())
-    refuse(file, LMF_ERR_ABI, named + ": config_schema: " + problems.front());
+  if (!problems.empty()) refuse(file, LMF_ERR_ABI, named + ": config_schema: " + problems.front());
   return kind;
 }
 
@@ -124,6 +126,8 @@ std::vector<LoadFailure> PluginRegistry::load_directories(const std::vector<fs::
     for (const fs::path& file : files) {
       try {
         load_file(file);
+      } catch (const PluginShadowed& e) {
+        services_.log(LMF_LOG_INFO, "host", std::string("skipped: ") + e.what());
       } catch (const PluginError& e) {
         refused.push_back({file, e.what()});
       }
@@ -152,6 +156,8 @@ std::shared_ptr<LoadedPlugin> PluginRegistry::load_file(const fs::path& file) {
   } clear_loading_thread{loading_thread_};  // runs before the lock is released
   try {
     return load_file_locked(file);
+  } catch (const PluginShadowed&) {
+    throw;  // not a failure: the first plugin of that name stays (Note [Plugin search path])
   } catch (const PluginError& e) {
     failures_.push_back({file, e.what()});
     throw;
@@ -161,7 +167,8 @@ std::shared_ptr<LoadedPlugin> PluginRegistry::load_file(const fs::path& file) {
 std::shared_ptr<LoadedPlugin> PluginRegistry::load_file_locked(const fs::path& file) {
   std::error_code error;
   if (!fs::exists(file, error)) refuse(file, LMF_ERR_NOT_FOUND, "file not found");
-  if (!fs::is_regular_file(file, error)) refuse(file, LMF_ERR_INVALID_ARGUMENT, "not a regular file");
+  if (!fs::is_regular_file(file, error))
+    refuse(file, LMF_ERR_INVALID_ARGUMENT, "not a regular file");
   const fs::path canonical = fs::canonical(file, error);
   for (const auto& plugin : plugins_)
     if (fs::equivalent(plugin->file(), canonical, error)) return plugin;
@@ -194,6 +201,11 @@ std::shared_ptr<LoadedPlugin> PluginRegistry::load_file_locked(const fs::path& f
            "entry point returned NULL (the plugin refused this host, ABI " +
                version_text(LMF_ABI_MAJOR, LMF_ABI_MINOR) + "; see its messages above)");
   validate_descriptor(file, descriptor);
+  for (const auto& plugin : plugins_)
+    if (plugin->name() == descriptor->name)
+      throw PluginShadowed(file.string() + ": plugin \"" + descriptor->name +
+                           "\" is already loaded from " + plugin->file().string() +
+                           ", which comes first in the search path");
 
   std::vector<std::pair<const lmf_component*, const KindInfo*>> accepted;
   for (size_t i = 0; i < descriptor->component_count; ++i) {
@@ -208,8 +220,8 @@ std::shared_ptr<LoadedPlugin> PluginRegistry::load_file_locked(const fs::path& f
     }
     for (const auto& [other, other_kind] : accepted)
       if (other->kind == component->kind && std::string_view(other->name) == component->name)
-        refuse(file, LMF_ERR_ABI, std::string("declares ") + kind->name + " \"" + component->name +
-                                      "\" twice");
+        refuse(file, LMF_ERR_ABI,
+               std::string("declares ") + kind->name + " \"" + component->name + "\" twice");
     for (const ComponentRef& existing : components_)
       if (existing.component->kind == component->kind && existing.name() == component->name)
         refuse(file, LMF_ERR_ABI,
@@ -218,10 +230,6 @@ std::shared_ptr<LoadedPlugin> PluginRegistry::load_file_locked(const fs::path& f
                    "\"); component names must be unique per kind");
     accepted.emplace_back(component, kind);
   }
-  for (const auto& plugin : plugins_)
-    if (plugin->name() == descriptor->name)
-      refuse(file, LMF_ERR_ABI, std::string("plugin \"") + descriptor->name +
-                                    "\" is already loaded from " + plugin->file().string());
 
   host->source = descriptor->name;
   if (LMF_HAS_MEMBER(descriptor, lmf_plugin, init) && descriptor->init != nullptr) {
@@ -240,14 +248,16 @@ std::shared_ptr<LoadedPlugin> PluginRegistry::load_file_locked(const fs::path& f
     }
   }
 
-  auto plugin = std::make_shared<LoadedPlugin>(canonical, std::move(library), std::move(host),
-                                               descriptor);
+  auto plugin =
+      std::make_shared<LoadedPlugin>(canonical, std::move(library), std::move(host), descriptor);
   plugins_.push_back(plugin);
   for (const auto& [component, kind] : accepted) components_.push_back({plugin, component, kind});
-  std::sort(components_.begin(), components_.end(), [](const ComponentRef& a, const ComponentRef& b) {
-    if (a.component->kind != b.component->kind) return a.component->kind < b.component->kind;
-    return std::string_view(a.component->name) < std::string_view(b.component->name);
-  });
+  std::sort(components_.begin(), components_.end(),
+            [](const ComponentRef& a, const ComponentRef& b) {
+              if (a.component->kind != b.component->kind)
+                return a.component->kind < b.component->kind;
+              return std::string_view(a.component->name) < std::string_view(b.component->name);
+            });
   return plugin;
 }
 
@@ -295,8 +305,8 @@ ComponentRef PluginRegistry::require(lmf_kind kind, std::string_view name) const
     if (ref.component->kind == kind) known += (known.empty() ? "" : ", ") + ref.name();
   throw PluginError(LMF_ERR_NOT_FOUND,
                     std::string("no ") + kind_name(kind) + " named \"" + std::string(name) +
-                        "\" is loaded (" + (known.empty() ? "none of that kind is" : "loaded: " + known) +
-                        ")");
+                        "\" is loaded (" +
+                        (known.empty() ? "none of that kind is" : "loaded: " + known) + ")");
 }
 
 }  // namespace lmf::plugin

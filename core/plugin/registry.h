@@ -5,6 +5,7 @@
 #include "core/plugin/host_services.h"
 #include "core/plugin/kinds.h"
 #include "core/plugin/loaded_plugin.h"
+#include "core/plugin/status.h"
 
 #include <atomic>
 #include <filesystem>
@@ -17,6 +18,13 @@
 #include <vector>
 
 namespace lmf::plugin {
+
+// A plugin whose name is already loaded from a folder earlier in the search path: skipped,
+// not refused (Note [Plugin search path]).
+class PluginShadowed : public PluginError {
+ public:
+  explicit PluginShadowed(const std::string& message) : PluginError(LMF_ERR_ABI, message) {}
+};
 
 // A plugin file the host refused, and why. The host goes on with the others.
 struct LoadFailure {

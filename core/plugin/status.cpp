@@ -32,17 +32,28 @@ void check_status(lmf_status_t* status, std::string_view context) {
 
 const char* status_code_name(lmf_status_code code) noexcept {
   switch (code) {
-    case LMF_OK: return "ok";
-    case LMF_ERR_INVALID_ARGUMENT: return "invalid argument";
-    case LMF_ERR_NOT_FOUND: return "not found";
-    case LMF_ERR_UNSUPPORTED: return "unsupported";
-    case LMF_ERR_CANCELLED: return "cancelled";
-    case LMF_ERR_IO: return "I/O error";
-    case LMF_ERR_DATA: return "bad data";
-    case LMF_ERR_OUT_OF_MEMORY: return "out of memory";
-    case LMF_ERR_ABI: return "ABI mismatch";
-    case LMF_ERR_INTERNAL: return "internal error";
-    default: return "unknown status";
+    case LMF_OK:
+      return "ok";
+    case LMF_ERR_INVALID_ARGUMENT:
+      return "invalid argument";
+    case LMF_ERR_NOT_FOUND:
+      return "not found";
+    case LMF_ERR_UNSUPPORTED:
+      return "unsupported";
+    case LMF_ERR_CANCELLED:
+      return "cancelled";
+    case LMF_ERR_IO:
+      return "I/O error";
+    case LMF_ERR_DATA:
+      return "bad data";
+    case LMF_ERR_OUT_OF_MEMORY:
+      return "out of memory";
+    case LMF_ERR_ABI:
+      return "ABI mismatch";
+    case LMF_ERR_INTERNAL:
+      return "internal error";
+    default:
+      return "unknown status";
   }
 }
 

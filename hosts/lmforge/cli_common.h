@@ -16,7 +16,7 @@ namespace po = boost::program_options;
 
 struct CommonOptions {
   std::vector<std::string> plugin_paths;
-  std::string log_level = "info";
+  std::string log_level;  // empty: the pipeline's run.log_level, else "info"
 };
 
 // --plugin-path and --log-level, accepted by every subcommand.
@@ -25,8 +25,8 @@ po::options_description common_options(CommonOptions& options);
 // Parses `args` (the words after the subcommand) into `variables`; returns false and
 // prints usage if --help was asked. Throws po::error on a bad command line.
 bool parse_command(const std::vector<std::string>& args, const po::options_description& visible,
-                   const po::positional_options_description& positional, po::variables_map& variables,
-                   const std::string& usage);
+                   const po::positional_options_description& positional,
+                   po::variables_map& variables, const std::string& usage);
 
 // A session logging to stderr at the chosen level, with plugins loaded from the common
 // options' folders plus `config_folders`.

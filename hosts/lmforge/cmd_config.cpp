@@ -22,7 +22,8 @@ struct PipelineOptions {
 
 po::options_description pipeline_options(PipelineOptions& options) {
   po::options_description description = common_options(options.common);
-  description.add_options()("file", po::value(&options.file)->required(), "the pipeline file (JSON)")(
+  description.add_options()("file", po::value(&options.file)->required(),
+                            "the pipeline file (JSON)")(
       "set", po::value(&options.overrides)->composing(),
       "override a field: --set stages.1.config.bits=4 (value parsed as JSON, else a string)");
   return description;
@@ -36,9 +37,17 @@ struct Prepared {
 // Compose, override, load the plugins the file names, and validate everything.
 Prepared prepare(const PipelineOptions& options) {
   config::ComposedConfig composed = config::load_config(options.file);
-  for (const std::string& assignment : options.overrides) config::apply_override(composed, assignment);
+  for (const std::string& assignment : options.overrides)
+    config::apply_override(composed, assignment);
+  CommonOptions common = options.common;
+  const nlohmann::json run = composed.document.is_object()
+                                 ? composed.document.value("run", nlohmann::json::object())
+                                 : nlohmann::json::object();
+  if (common.log_level.empty() && run.is_object() && run.contains("log_level") &&
+      run["log_level"].is_string())
+    common.log_level = run["log_level"].get<std::string>();
   Prepared prepared;
-  prepared.session = open_session(options.common, pipeline::configured_plugin_paths(composed));
+  prepared.session = open_session(common, pipeline::configured_plugin_paths(composed));
   prepared.pipeline = pipeline::prepare_pipeline(std::move(composed), prepared.session->registry());
   return prepared;
 }
@@ -54,7 +63,8 @@ int config_check(const Args& args) {
   po::positional_options_description positional;
   positional.add("file", 1);
   po::variables_map variables;
-  if (!parse_command(args, description, positional, variables, "lmforge config check FILE [--set K=V]..."))
+  if (!parse_command(args, description, positional, variables,
+                     "lmforge config check FILE [--set K=V]..."))
     return kExitOk;
   Prepared prepared = prepare(options);
   if (print) {
@@ -81,8 +91,8 @@ int run(const Args& args) {
 
   services::Cancellation& cancellation = services::Cancellation::process();
   cancellation.install_signal_handlers();
-  pipeline::RunResult result =
-      pipeline::run_pipeline(prepared.pipeline, prepared.session->registry(), prepared.session->services());
+  pipeline::RunResult result = pipeline::run_pipeline(
+      prepared.pipeline, prepared.session->registry(), prepared.session->services());
   cancellation.restore_signal_handlers();
 
   std::cout << "\nRun \"" << prepared.pipeline.run.name << "\":\n";
@@ -97,9 +107,12 @@ int run(const Args& args) {
   if (result.summary_file) std::cout << "Summary: " << result.summary_file->string() << "\n";
   if (result.metrics_file) std::cout << "Metrics: " << result.metrics_file->string() << "\n";
   switch (result.outcome) {
-    case pipeline::RunOutcome::completed: return kExitOk;
-    case pipeline::RunOutcome::cancelled: return kExitCancelled;
-    case pipeline::RunOutcome::failed: return kExitFailed;
+    case pipeline::RunOutcome::completed:
+      return kExitOk;
+    case pipeline::RunOutcome::cancelled:
+      return kExitCancelled;
+    case pipeline::RunOutcome::failed:
+      return kExitFailed;
   }
   return kExitFailed;
 }

@@ -18,8 +18,8 @@ std::string abi_text(const lmf_plugin& descriptor) {
 nlohmann::json component_json(const plugin::ComponentRef& ref, bool with_schema) {
   nlohmann::json entry = {{"kind", ref.kind->name}, {"name", ref.name()}};
   if (ref.component->description != nullptr) entry["description"] = ref.component->description;
-  entry["runs_as_stage"] =
-      LMF_HAS_MEMBER(ref.component, lmf_component, run_stage) && ref.component->run_stage != nullptr;
+  entry["runs_as_stage"] = LMF_HAS_MEMBER(ref.component, lmf_component, run_stage) &&
+                           ref.component->run_stage != nullptr;
   if (with_schema) entry["config_schema"] = nlohmann::json::parse(ref.schema());
   return entry;
 }
@@ -29,9 +29,13 @@ nlohmann::json plugin_json(const plugin::PluginRegistry& registry, const plugin:
   nlohmann::json components = nlohmann::json::array();
   for (const plugin::ComponentRef& ref : registry.components_of(p))
     components.push_back(component_json(ref, with_schema));
-  return {{"name", p.name()},         {"version", p.version()}, {"vendor", p.vendor()},
-          {"description", p.description()}, {"abi", abi_text(p.descriptor())},
-          {"file", p.file().string()}, {"components", components}};
+  return {{"name", p.name()},
+          {"version", p.version()},
+          {"vendor", p.vendor()},
+          {"description", p.description()},
+          {"abi", abi_text(p.descriptor())},
+          {"file", p.file().string()},
+          {"components", components}};
 }
 
 }  // namespace
@@ -93,18 +97,21 @@ int plugins_inspect(const Args& args) {
     if (size_t slash = name.find('/'); slash != std::string::npos)
       wanted_kind = name.substr(0, slash), wanted_name = name.substr(slash + 1);
     for (const plugin::ComponentRef& ref : registry.components()) {
-      if (ref.name() != wanted_name || (!wanted_kind.empty() && wanted_kind != ref.kind->name)) continue;
+      if (ref.name() != wanted_name || (!wanted_kind.empty() && wanted_kind != ref.kind->name))
+        continue;
       nlohmann::json entry = component_json(ref, true);
-      entry["plugin"] = {{"name", ref.plugin->name()}, {"version", ref.plugin->version()},
-                         {"vendor", ref.plugin->vendor()}, {"file", ref.plugin->file().string()}};
+      entry["plugin"] = {{"name", ref.plugin->name()},
+                         {"version", ref.plugin->version()},
+                         {"vendor", ref.plugin->vendor()},
+                         {"file", ref.plugin->file().string()}};
       found.push_back(entry);
     }
   }
   if (found.is_null()) {
     std::string known;
     for (const auto& p : registry.plugins()) known += (known.empty() ? "" : ", ") + p->name();
-    std::cerr << "lmforge: no plugin or component named \"" << name << "\" (plugins: "
-              << (known.empty() ? "none loaded" : known) << ")\n";
+    std::cerr << "lmforge: no plugin or component named \"" << name
+              << "\" (plugins: " << (known.empty() ? "none loaded" : known) << ")\n";
     return kExitPlugin;
   }
   if (as_json) {
@@ -113,18 +120,23 @@ int plugins_inspect(const Args& args) {
   }
   const bool is_plugin = found.is_object();
   if (is_plugin)
-    std::cout << "plugin   " << found["name"].get<std::string>() << " " << found["version"].get<std::string>()
-              << "\nvendor   " << found["vendor"].get<std::string>() << "\nABI      "
-              << found["abi"].get<std::string>() << "\nfile     " << found["file"].get<std::string>()
-              << "\n" << found["description"].get<std::string>() << "\n";
+    std::cout << "plugin   " << found["name"].get<std::string>() << " "
+              << found["version"].get<std::string>() << "\nvendor   "
+              << found["vendor"].get<std::string>() << "\nABI      "
+              << found["abi"].get<std::string>() << "\nfile     "
+              << found["file"].get<std::string>() << "\n"
+              << found["description"].get<std::string>() << "\n";
   for (const nlohmann::json& c : is_plugin ? found["components"] : found) {
-    std::cout << "\n" << c["kind"].get<std::string>() << " \"" << c["name"].get<std::string>() << "\"";
+    std::cout << "\n"
+              << c["kind"].get<std::string>() << " \"" << c["name"].get<std::string>() << "\"";
     if (c.contains("plugin"))
       std::cout << " from " << c["plugin"]["name"].get<std::string>() << " "
-                << c["plugin"]["version"].get<std::string>() << " (" << c["plugin"]["vendor"].get<std::string>()
-                << ", " << c["plugin"]["file"].get<std::string>() << ")";
-    std::cout << "\n  " << c.value("description", "") << "\n  runs as a pipeline stage: "
-              << (c["runs_as_stage"].get<bool>() ? "yes" : "no") << "\n  config schema:\n"
+                << c["plugin"]["version"].get<std::string>() << " ("
+                << c["plugin"]["vendor"].get<std::string>() << ", "
+                << c["plugin"]["file"].get<std::string>() << ")";
+    std::cout << "\n  " << c.value("description", "")
+              << "\n  runs as a pipeline stage: " << (c["runs_as_stage"].get<bool>() ? "yes" : "no")
+              << "\n  config schema:\n"
               << c["config_schema"].dump(2) << "\n";
   }
   return kExitOk;

@@ -72,7 +72,7 @@ int main(int argc, char** argv) {
       return lmf::cli::kExitInvalidConfig;
     } catch (const lmf::pipeline::PipelineInvalid& e) {
       std::cerr << "lmforge: the configuration is invalid:\n" << e.what() << "\n";
-      return lmf::cli::kExitInvalidConfig;
+      return e.names_missing_component() ? lmf::cli::kExitPlugin : lmf::cli::kExitInvalidConfig;
     } catch (const lmf::plugin::PluginError& e) {
       std::cerr << "lmforge: " << e.what() << "\n";
       return e.code() == LMF_ERR_CANCELLED ? lmf::cli::kExitCancelled : lmf::cli::kExitPlugin;

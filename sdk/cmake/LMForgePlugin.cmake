@@ -11,6 +11,9 @@ include(GNUInstallDirs)
 if(NOT DEFINED LMF_PLUGIN_INSTALL_DIR)
   set(LMF_PLUGIN_INSTALL_DIR ${CMAKE_INSTALL_LIBDIR}/lmforge/plugins)
 endif()
+# Exports exactly one symbol, even for C++ plugins whose template instantiations would
+# otherwise leak weak and GNU-unique symbols into the process's global scope.
+set(LMF_PLUGIN_VERSION_SCRIPT ${CMAKE_CURRENT_LIST_DIR}/lmforge_plugin.map)
 function(lmforge_add_plugin target)
   cmake_parse_arguments(PLUGIN "NO_INSTALL" "OUTPUT_DIRECTORY" "SOURCES;LINK" ${ARGN})
   if(NOT PLUGIN_SOURCES)
@@ -25,7 +28,9 @@ function(lmforge_add_plugin target)
     CXX_STANDARD 20
     CXX_STANDARD_REQUIRED ON)
   if(NOT LMF_SANITIZE)
-    target_link_options(${target} PRIVATE -Wl,--no-undefined)
+    target_link_options(${target} PRIVATE -Wl,--no-undefined
+      -Wl,--version-script=${LMF_PLUGIN_VERSION_SCRIPT})
+    set_property(TARGET ${target} APPEND PROPERTY LINK_DEPENDS ${LMF_PLUGIN_VERSION_SCRIPT})
   endif()
   if(PLUGIN_OUTPUT_DIRECTORY)
     set_target_properties(${target} PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${PLUGIN_OUTPUT_DIRECTORY})

@@ -75,10 +75,10 @@ TEST(CliConfigCheck, MissingFile) {
   EXPECT_TRUE(Contains(result.err, missing + ": file not found"));
 }
 
-TEST(CliConfigCheck, MissingComponentIsAConfigurationError) {
+TEST(CliConfigCheck, MissingComponentIsAPluginError) {
   // Without the fixture folder, the stage names a component that is not loaded.
   const CliResult result = run_lmforge({"config", "check", pipeline_fixture("good.json").string()});
-  EXPECT_EQ(result.exit_code, 3) << describe(result);
+  EXPECT_EQ(result.exit_code, 4) << describe(result);
   EXPECT_TRUE(Contains(result.err, "/stages/1/component: no backend named \"echo_stage\""));
 }
 

@@ -39,7 +39,8 @@ step("install the SDK" ${CMAKE} --install ${BUILD_DIR} --component sdk --prefix 
 file(GLOB_RECURSE installed RELATIVE ${prefix} ${prefix}/*)
 set(package_dir ${LIBDIR}/cmake/LMForgeSDK)
 foreach(file IN LISTS installed)
-  if(file MATCHES "^include/lmf/.*\\.h$" OR file MATCHES "^${package_dir}/[^/]+\\.cmake$")
+  if(file MATCHES "^include/lmf/.*\\.h$" OR file MATCHES "^${package_dir}/[^/]+\\.cmake$"
+     OR file STREQUAL "${package_dir}/lmforge_plugin.map")
     continue()
   endif()
   message(FATAL_ERROR "the SDK prefix holds '${file}', which is neither an include/lmf header "

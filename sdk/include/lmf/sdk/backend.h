@@ -61,15 +61,18 @@ struct KindTraits<Backend> {
   static Backend* self(lmf_instance_t* instance) { return detail::self<Backend>(instance); }
 
   static lmf_status_t* load(lmf_instance_t* b, lmf_str_view path, lmf_str_view options) noexcept {
-    return guard([&] { self(b)->load(std::string(from_view(path)), detail::parse_config(options)); });
+    return guard(
+        [&] { self(b)->load(std::string(from_view(path)), detail::parse_config(options)); });
   }
   static lmf_status_t* save(lmf_instance_t* b, lmf_str_view path, lmf_str_view options) noexcept {
-    return guard([&] { self(b)->save(std::string(from_view(path)), detail::parse_config(options)); });
+    return guard(
+        [&] { self(b)->save(std::string(from_view(path)), detail::parse_config(options)); });
   }
   static lmf_status_t* info(lmf_instance_t* b, lmf_string* out) noexcept {
     return guard([&] { *out = to_owned_string(self(b)->info().dump()); });
   }
-  static lmf_status_t* forward(lmf_instance_t* b, const DLTensor* ids, DLManagedTensor** out) noexcept {
+  static lmf_status_t* forward(lmf_instance_t* b, const DLTensor* ids,
+                               DLManagedTensor** out) noexcept {
     return guard([&] { *out = self(b)->forward(*ids).release(); });
   }
   static lmf_status_t* generate(lmf_instance_t* b, const lmf_generate_request* request,
@@ -84,7 +87,8 @@ struct KindTraits<Backend> {
         r.on_token = [callback, user](int32_t id) { return callback(user, id) == 0; };
       }
       GenerateResult result = self(b)->generate(r);
-      auto* ids = static_cast<int32_t*>(api().alloc(std::max<size_t>(result.ids.size(), 1) * sizeof(int32_t), 0));
+      auto* ids = static_cast<int32_t*>(
+          api().alloc(std::max<size_t>(result.ids.size(), 1) * sizeof(int32_t), 0));
       if (ids == nullptr) throw std::bad_alloc();
       std::copy(result.ids.begin(), result.ids.end(), ids);
       out->ids = ids;
@@ -93,17 +97,27 @@ struct KindTraits<Backend> {
     });
   }
   static lmf_status_t* train(lmf_instance_t* b, lmf_str_view config, lmf_string* out) noexcept {
-    return guard([&] { *out = to_owned_string(self(b)->train(detail::parse_config(config)).dump()); });
+    return guard(
+        [&] { *out = to_owned_string(self(b)->train(detail::parse_config(config)).dump()); });
   }
   static lmf_status_t* evaluate(lmf_instance_t* b, lmf_str_view config, lmf_string* out) noexcept {
-    return guard([&] { *out = to_owned_string(self(b)->evaluate(detail::parse_config(config)).dump()); });
+    return guard(
+        [&] { *out = to_owned_string(self(b)->evaluate(detail::parse_config(config)).dump()); });
   }
   static lmf_status_t* quantize(lmf_instance_t* b, lmf_str_view config, lmf_string* out) noexcept {
-    return guard([&] { *out = to_owned_string(self(b)->quantize(detail::parse_config(config)).dump()); });
+    return guard(
+        [&] { *out = to_owned_string(self(b)->quantize(detail::parse_config(config)).dump()); });
   }
 
-  static constexpr lmf_backend_vtable vtable{sizeof(lmf_backend_vtable), &load, &save, &info, &forward,
-                                             &generate, &train, &evaluate, &quantize};
+  static constexpr lmf_backend_vtable vtable{sizeof(lmf_backend_vtable),
+                                             &load,
+                                             &save,
+                                             &info,
+                                             &forward,
+                                             &generate,
+                                             &train,
+                                             &evaluate,
+                                             &quantize};
 };
 
 }  // namespace lmf::sdk

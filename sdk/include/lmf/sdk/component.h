@@ -86,20 +86,19 @@ constexpr bool declares_run_stage =
     !std::is_same_v<decltype(&Impl::run_stage), Json (Component::*)(const Json&)>;
 
 inline const lmf_plugin* describe_plugin(const lmf_host_api* host_api, lmf_host_t* host,
-                                         const char* name, const char* version,
-                                         const char* vendor, const char* description,
+                                         const char* name, const char* version, const char* vendor,
+                                         const char* description,
                                          const lmf_component* const* components,
                                          size_t count) noexcept {
   if (host_api == nullptr || host_api->struct_size < sizeof(uint32_t) + 2 * sizeof(uint16_t))
     return nullptr;
-  if (host_api->abi_major != LMF_ABI_MAJOR) {
-    // The table's layout is only known within one major version; log only if it matches.
-    return nullptr;
-  }
+  // Another major version's table may be laid out differently, so not even `log` can be
+  // called on it: refusing is all a plugin can do (the host says why).
+  if (host_api->abi_major != LMF_ABI_MAJOR) return nullptr;
   g_host_context = {host_api, host};
   static lmf_plugin plugin{};
-  plugin = lmf_plugin{sizeof(lmf_plugin), LMF_ABI_MAJOR, LMF_ABI_MINOR, name, version, vendor,
-                      description, count, components, nullptr, nullptr};
+  plugin = lmf_plugin{sizeof(lmf_plugin), LMF_ABI_MAJOR, LMF_ABI_MINOR, name,    version, vendor,
+                      description,        count,         components,    nullptr, nullptr};
   return &plugin;
 }
 
@@ -112,10 +111,14 @@ const lmf_component* component(const char* name, const char* description,
   using Base = typename Impl::base_type;
   static_assert(std::is_base_of_v<Base, Impl>, "Impl must derive from its kind's base class");
   static const lmf_component descriptor{
-      sizeof(lmf_component),        KindTraits<Base>::kind,
-      name,                         description,
-      config_schema,                &detail::create<Impl>,
-      &detail::destroy<Base>,       &KindTraits<Base>::vtable,
+      sizeof(lmf_component),
+      KindTraits<Base>::kind,
+      name,
+      description,
+      config_schema,
+      &detail::create<Impl>,
+      &detail::destroy<Base>,
+      &KindTraits<Base>::vtable,
       detail::declares_run_stage<Impl> ? &detail::run_stage<Base> : nullptr};
   return &descriptor;
 }
@@ -124,11 +127,11 @@ const lmf_component* component(const char* name, const char* description,
 
 // Defines the plugin's entry point. The arguments after the description are
 // lmf::sdk::component<...>(...) calls, one per component.
-#define LMF_PLUGIN(NAME, VERSION, VENDOR, DESCRIPTION, ...)                                    \
-  extern "C" LMF_EXPORT const lmf_plugin* lmf_plugin_entry(const lmf_host_api* api,            \
-                                                           lmf_host_t* host) {                 \
-    static const lmf_component* const lmf_components[] = {__VA_ARGS__};                        \
-    return ::lmf::sdk::detail::describe_plugin(api, host, NAME, VERSION, VENDOR, DESCRIPTION,   \
-                                               lmf_components,                                 \
-                                               sizeof(lmf_components) / sizeof(lmf_components[0])); \
+#define LMF_PLUGIN(NAME, VERSION, VENDOR, DESCRIPTION, ...)                         \
+  extern "C" LMF_EXPORT const lmf_plugin* lmf_plugin_entry(const lmf_host_api* api, \
+                                                           lmf_host_t* host) {      \
+    static const lmf_component* const lmf_components[] = {__VA_ARGS__};             \
+    return ::lmf::sdk::detail::describe_plugin(                                     \
+        api, host, NAME, VERSION, VENDOR, DESCRIPTION, lmf_components,              \
+        sizeof(lmf_components) / sizeof(lmf_components[0]));                        \
   }

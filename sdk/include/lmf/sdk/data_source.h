@@ -52,7 +52,8 @@ struct KindTraits<DataSource> {
         source.c_records_.push_back(lmf_record{sizeof(lmf_record), r.id, to_view(r.text),
                                                to_view(r.fields_json), to_view(r.origin)});
       for (const lmf_record& r : source.c_records_) source.c_pointers_.push_back(&r);
-      source.c_batch_ = {sizeof(lmf_record_batch), source.c_pointers_.size(), source.c_pointers_.data()};
+      source.c_batch_ = {sizeof(lmf_record_batch), source.c_pointers_.size(),
+                         source.c_pointers_.data()};
       *out = &source.c_batch_;
     });
   }

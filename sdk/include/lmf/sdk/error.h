@@ -28,12 +28,17 @@ struct HostContext {
 __attribute__((visibility("hidden"))) inline HostContext g_host_context;
 
 inline const lmf_host_api& api() {
-  if (g_host_context.api == nullptr) throw std::logic_error("lmforge SDK used before the plugin entry point ran");
+  if (g_host_context.api == nullptr)
+    throw std::logic_error("lmforge SDK used before the plugin entry point ran");
   return *g_host_context.api;
 }
-inline lmf_host_t* host_handle() { return g_host_context.host; }
+inline lmf_host_t* host_handle() {
+  return g_host_context.host;
+}
 
-inline lmf_str_view to_view(std::string_view text) { return {text.data(), text.size()}; }
+inline lmf_str_view to_view(std::string_view text) {
+  return {text.data(), text.size()};
+}
 inline std::string_view from_view(lmf_str_view view) {
   return view.data == nullptr ? std::string_view{} : std::string_view{view.data, view.size};
 }
@@ -41,7 +46,8 @@ inline std::string_view from_view(lmf_str_view view) {
 // An error with an lmforge status code.
 class Error : public std::runtime_error {
  public:
-  Error(lmf_status_code code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  Error(lmf_status_code code, const std::string& message)
+      : std::runtime_error(message), code_(code) {}
   lmf_status_code code() const noexcept { return code_; }
 
  private:
@@ -49,7 +55,9 @@ class Error : public std::runtime_error {
 };
 
 // Shorthands that read as what they mean at the throw site.
-[[noreturn]] inline void fail(lmf_status_code code, const std::string& message) { throw Error(code, message); }
+[[noreturn]] inline void fail(lmf_status_code code, const std::string& message) {
+  throw Error(code, message);
+}
 [[noreturn]] inline void unsupported(std::string_view what) {
   throw Error(LMF_ERR_UNSUPPORTED, std::string(what) + " is not supported by this component");
 }

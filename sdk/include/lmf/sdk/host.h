@@ -32,16 +32,26 @@ inline std::string take_string(lmf_string& owned) {
 inline void log(lmf_log_level level, std::string_view message) {
   api().log(host_handle(), level, to_view(message));
 }
-inline void log_debug(std::string_view message) { log(LMF_LOG_DEBUG, message); }
-inline void log_info(std::string_view message) { log(LMF_LOG_INFO, message); }
-inline void log_warning(std::string_view message) { log(LMF_LOG_WARNING, message); }
-inline void log_error(std::string_view message) { log(LMF_LOG_ERROR, message); }
+inline void log_debug(std::string_view message) {
+  log(LMF_LOG_DEBUG, message);
+}
+inline void log_info(std::string_view message) {
+  log(LMF_LOG_INFO, message);
+}
+inline void log_warning(std::string_view message) {
+  log(LMF_LOG_WARNING, message);
+}
+inline void log_error(std::string_view message) {
+  log(LMF_LOG_ERROR, message);
+}
 
 inline void metric(std::string_view name, double value, int64_t step) {
   api().metric(host_handle(), to_view(name), value, step);
 }
 
-inline bool cancelled() { return api().is_cancelled(host_handle()) != 0; }
+inline bool cancelled() {
+  return api().is_cancelled(host_handle()) != 0;
+}
 
 // Throws LMF_ERR_CANCELLED once the user asked to stop; call it between coarse steps.
 inline void throw_if_cancelled() {

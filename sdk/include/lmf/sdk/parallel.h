@@ -60,7 +60,8 @@ struct KindTraits<ParallelStrategy> {
     });
   }
   static lmf_status_t* plan(lmf_instance_t* p, lmf_str_view model_json, lmf_string* out) noexcept {
-    return guard([&] { *out = to_owned_string(self(p)->plan(detail::parse_config(model_json)).dump()); });
+    return guard(
+        [&] { *out = to_owned_string(self(p)->plan(detail::parse_config(model_json)).dump()); });
   }
   static lmf_status_t* new_group(lmf_instance_t* p, const int32_t* ranks, size_t count,
                                  int32_t* out) noexcept {
@@ -70,24 +71,31 @@ struct KindTraits<ParallelStrategy> {
                                   void* s) noexcept {
     return guard([&] { self(p)->all_reduce(g, *t, op, s); });
   }
-  static lmf_status_t* broadcast(lmf_instance_t* p, int32_t g, DLTensor* t, int32_t root, void* s) noexcept {
+  static lmf_status_t* broadcast(lmf_instance_t* p, int32_t g, DLTensor* t, int32_t root,
+                                 void* s) noexcept {
     return guard([&] { self(p)->broadcast(g, *t, root, s); });
   }
   static lmf_status_t* all_gather(lmf_instance_t* p, int32_t g, const DLTensor* in, DLTensor* out,
                                   void* s) noexcept {
     return guard([&] { self(p)->all_gather(g, *in, *out, s); });
   }
-  static lmf_status_t* reduce_scatter(lmf_instance_t* p, int32_t g, const DLTensor* in, DLTensor* out,
-                                      lmf_reduce_op op, void* s) noexcept {
+  static lmf_status_t* reduce_scatter(lmf_instance_t* p, int32_t g, const DLTensor* in,
+                                      DLTensor* out, lmf_reduce_op op, void* s) noexcept {
     return guard([&] { self(p)->reduce_scatter(g, *in, *out, op, s); });
   }
   static lmf_status_t* barrier(lmf_instance_t* p, int32_t g) noexcept {
     return guard([&] { self(p)->barrier(g); });
   }
 
-  static constexpr lmf_parallel_vtable vtable{sizeof(lmf_parallel_vtable), &topology, &plan,
-                                              &new_group, &all_reduce, &broadcast, &all_gather,
-                                              &reduce_scatter, &barrier};
+  static constexpr lmf_parallel_vtable vtable{sizeof(lmf_parallel_vtable),
+                                              &topology,
+                                              &plan,
+                                              &new_group,
+                                              &all_reduce,
+                                              &broadcast,
+                                              &all_gather,
+                                              &reduce_scatter,
+                                              &barrier};
 };
 
 }  // namespace lmf::sdk

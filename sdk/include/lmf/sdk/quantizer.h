@@ -46,8 +46,9 @@ class QuantizedLayer {
     for (size_t i = 0; i < names_.size(); ++i)
       c_tensors_.push_back({to_view(names_[i]), tensors_[i].get()});
     format_text_ = format_.dump();
-    box_.c = lmf_quantized_layer{sizeof(lmf_quantized_layer), out_features_, in_features_,
-                                 c_tensors_.size(), c_tensors_.data(), to_view(format_text_)};
+    box_.c =
+        lmf_quantized_layer{sizeof(lmf_quantized_layer), out_features_,     in_features_,
+                            c_tensors_.size(),           c_tensors_.data(), to_view(format_text_)};
     return &box_.c;
   }
   static QuantizedLayer& from_c(const lmf_quantized_layer* layer) {
@@ -102,7 +103,8 @@ struct KindTraits<Quantizer> {
   static lmf_status_t* capabilities(lmf_instance_t* q, lmf_string* out) noexcept {
     return guard([&] { *out = to_owned_string(self(q)->capabilities().dump()); });
   }
-  static lmf_status_t* observe(lmf_instance_t* q, lmf_str_view layer, const DLTensor* inputs) noexcept {
+  static lmf_status_t* observe(lmf_instance_t* q, lmf_str_view layer,
+                               const DLTensor* inputs) noexcept {
     return guard([&] { self(q)->observe(from_view(layer), *inputs); });
   }
   static lmf_status_t* quantize(lmf_instance_t* q, lmf_str_view layer, const DLTensor* weight,
@@ -114,8 +116,9 @@ struct KindTraits<Quantizer> {
       made.release();
     });
   }
-  static lmf_status_t* import_layer(lmf_instance_t* q, const lmf_named_tensor* tensors, size_t count,
-                                    lmf_str_view format_json, lmf_quantized_layer** out) noexcept {
+  static lmf_status_t* import_layer(lmf_instance_t* q, const lmf_named_tensor* tensors,
+                                    size_t count, lmf_str_view format_json,
+                                    lmf_quantized_layer** out) noexcept {
     return guard([&] {
       std::unique_ptr<QuantizedLayer> made = self(q)->import_layer(
           std::span<const lmf_named_tensor>(tensors, count), detail::parse_config(format_json));
@@ -128,16 +131,21 @@ struct KindTraits<Quantizer> {
                                   DLTensor* weight, void* stream) noexcept {
     return guard([&] { self(q)->dequantize(QuantizedLayer::from_c(layer), *weight, stream); });
   }
-  static lmf_status_t* matmul(lmf_instance_t* q, const lmf_quantized_layer* layer, const DLTensor* x,
-                              DLTensor* y, void* stream) noexcept {
+  static lmf_status_t* matmul(lmf_instance_t* q, const lmf_quantized_layer* layer,
+                              const DLTensor* x, DLTensor* y, void* stream) noexcept {
     return guard([&] { self(q)->matmul(QuantizedLayer::from_c(layer), *x, *y, stream); });
   }
   static void release_layer(lmf_instance_t*, lmf_quantized_layer* layer) noexcept {
     if (layer != nullptr) delete &QuantizedLayer::from_c(layer);
   }
 
-  static constexpr lmf_quantizer_vtable vtable{sizeof(lmf_quantizer_vtable), &capabilities, &observe,
-                                               &quantize, &import_layer, &dequantize, &matmul,
+  static constexpr lmf_quantizer_vtable vtable{sizeof(lmf_quantizer_vtable),
+                                               &capabilities,
+                                               &observe,
+                                               &quantize,
+                                               &import_layer,
+                                               &dequantize,
+                                               &matmul,
                                                &release_layer};
 };
 

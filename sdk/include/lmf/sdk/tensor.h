@@ -16,26 +16,40 @@ namespace lmf::sdk {
 template <class T>
 DLDataType dtype_of();
 template <>
-inline DLDataType dtype_of<float>() { return {kDLFloat, 32, 1}; }
+inline DLDataType dtype_of<float>() {
+  return {kDLFloat, 32, 1};
+}
 template <>
-inline DLDataType dtype_of<double>() { return {kDLFloat, 64, 1}; }
+inline DLDataType dtype_of<double>() {
+  return {kDLFloat, 64, 1};
+}
 template <>
-inline DLDataType dtype_of<int8_t>() { return {kDLInt, 8, 1}; }
+inline DLDataType dtype_of<int8_t>() {
+  return {kDLInt, 8, 1};
+}
 template <>
-inline DLDataType dtype_of<uint8_t>() { return {kDLUInt, 8, 1}; }
+inline DLDataType dtype_of<uint8_t>() {
+  return {kDLUInt, 8, 1};
+}
 template <>
-inline DLDataType dtype_of<int32_t>() { return {kDLInt, 32, 1}; }
+inline DLDataType dtype_of<int32_t>() {
+  return {kDLInt, 32, 1};
+}
 template <>
-inline DLDataType dtype_of<int64_t>() { return {kDLInt, 64, 1}; }
+inline DLDataType dtype_of<int64_t>() {
+  return {kDLInt, 64, 1};
+}
 
 inline bool operator==(DLDataType a, DLDataType b) {
   return a.code == b.code && a.bits == b.bits && a.lanes == b.lanes;
 }
 
 inline std::string dtype_name(DLDataType type) {
-  const char* base = type.code == kDLFloat ? "float" : type.code == kDLInt ? "int"
-                   : type.code == kDLUInt  ? "uint"  : type.code == kDLBfloat ? "bfloat"
-                                                                              : "dtype";
+  const char* base = type.code == kDLFloat    ? "float"
+                     : type.code == kDLInt    ? "int"
+                     : type.code == kDLUInt   ? "uint"
+                     : type.code == kDLBfloat ? "bfloat"
+                                              : "dtype";
   // Appended rather than `base + std::to_string(...)`: GCC 12 at -O3 warns (-Wrestrict, a
   // false positive) on operator+(const char*, std::string&&) in every plugin including this.
   std::string name = base;
@@ -76,10 +90,11 @@ class TensorView {
   const TensorView& expect_cpu(DLDataType type, int rank) const {
     if (!on_cpu()) fail(LMF_ERR_UNSUPPORTED, name_ + ": only CPU tensors are supported here");
     if (!(t_->dtype == type))
-      fail(LMF_ERR_INVALID_ARGUMENT, name_ + ": expected " + dtype_name(type) + ", got " + dtype_name(t_->dtype));
+      fail(LMF_ERR_INVALID_ARGUMENT,
+           name_ + ": expected " + dtype_name(type) + ", got " + dtype_name(t_->dtype));
     if (t_->ndim != rank)
-      fail(LMF_ERR_INVALID_ARGUMENT, name_ + ": expected " + std::to_string(rank) + " dimensions, got " +
-                                         std::to_string(t_->ndim));
+      fail(LMF_ERR_INVALID_ARGUMENT, name_ + ": expected " + std::to_string(rank) +
+                                         " dimensions, got " + std::to_string(t_->ndim));
     if (!contiguous()) fail(LMF_ERR_INVALID_ARGUMENT, name_ + ": must be contiguous");
     return *this;
   }

@@ -66,7 +66,8 @@ struct KindTraits<Tokenizer> {
         encoded.push_back(self(t)->encode(from_view(texts[i]), flags));
         total += encoded.back().size();
       }
-      auto* ids = static_cast<int32_t*>(api().alloc(std::max<size_t>(total, 1) * sizeof(int32_t), 0));
+      auto* ids =
+          static_cast<int32_t*>(api().alloc(std::max<size_t>(total, 1) * sizeof(int32_t), 0));
       auto* offsets = static_cast<size_t*>(api().alloc((count + 1) * sizeof(size_t), 0));
       if (ids == nullptr || offsets == nullptr) {
         api().free(ids);
@@ -114,8 +115,14 @@ struct KindTraits<Tokenizer> {
     return guard([&] { self(t)->save(std::string(from_view(directory))); });
   }
 
-  static constexpr lmf_tokenizer_vtable vtable{sizeof(lmf_tokenizer_vtable), &vocab_size, &encode,
-                                               &decode, &token_to_id, &id_to_token, &train, &save};
+  static constexpr lmf_tokenizer_vtable vtable{sizeof(lmf_tokenizer_vtable),
+                                               &vocab_size,
+                                               &encode,
+                                               &decode,
+                                               &token_to_id,
+                                               &id_to_token,
+                                               &train,
+                                               &save};
 };
 
 }  // namespace lmf::sdk
