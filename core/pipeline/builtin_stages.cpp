@@ -1,5 +1,7 @@
 #include "core/pipeline/builtin_stages.h"
 
+#include "core/data/prepare.h"
+
 #include <map>
 #include <stdexcept>
 
@@ -71,18 +73,28 @@ nlohmann::json run_plugins_check(const nlohmann::json& params,
 
 }  // namespace
 
-std::vector<std::string> builtin_stage_names() {
-  return {"plugins.check"};
-}
+std::vector<std::string> builtin_stage_names() { return {"plugins.check", "data.prepare"}; }
 
 const nlohmann::json& builtin_stage_schema(const std::string& name) {
   if (name == "plugins.check") return plugins_check_schema;
+  if (name == "data.prepare") return data::prepare_params_schema();
   throw std::out_of_range("no builtin stage \"" + name + "\"");
+}
+
+std::vector<BuiltinIssue> validate_builtin_stage(const std::string& name, nlohmann::json& params,
+                                                 const std::string& params_pointer,
+                                                 const plugin::PluginRegistry& registry) {
+  std::vector<BuiltinIssue> issues;
+  if (name == "data.prepare")
+    for (const data::PrepareIssue& issue : data::validate_prepare_params(params, params_pointer, registry))
+      issues.push_back({issue.pointer, issue.message, issue.missing_component});
+  return issues;
 }
 
 nlohmann::json run_builtin_stage(const std::string& name, const nlohmann::json& params,
                                  const plugin::PluginRegistry& registry, RunServices& services) {
   if (name == "plugins.check") return run_plugins_check(params, registry, services);
+  if (name == "data.prepare") return data::run_prepare(params, registry, services);
   throw std::out_of_range("no builtin stage \"" + name + "\"");
 }
 

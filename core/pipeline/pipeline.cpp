@@ -125,9 +125,16 @@ Pipeline prepare_pipeline(config::ComposedConfig composed, const plugin::PluginR
       stage.builtin = spec["builtin"].get<std::string>();
       if (spec.contains("kind") || spec.contains("config"))
         add_issue(stage.pointer, "a builtin stage takes \"params\", not \"kind\" or \"config\"");
+      const size_t before = issues.size();
       for (const config::ValidationIssue& issue : config::validate(
                builtin_stage_schema(stage.builtin), spec["params"], stage.pointer + "/params"))
         add_issue(issue.pointer, issue.message);
+      if (issues.size() == before)
+        for (const BuiltinIssue& issue :
+             validate_builtin_stage(stage.builtin, spec["params"], stage.pointer + "/params", registry)) {
+          add_issue(issue.pointer, issue.message);
+          issues.back().missing_component = issue.missing_component;
+        }
     } else {
       if (!spec.contains("kind")) {
         add_issue(stage.pointer, "a component stage needs \"kind\" (e.g. \"quantizer\")");
