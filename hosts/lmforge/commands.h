@@ -12,6 +12,7 @@ int plugins_list(const Args& args);
 int plugins_inspect(const Args& args);
 int config_check(const Args& args);
 int run(const Args& args);
+int plan(const Args& args);
 int data_prepare(const Args& args);
 int version(const Args& args);
 

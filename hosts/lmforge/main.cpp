@@ -25,6 +25,7 @@ Commands:
   plugins inspect NAME [--json]  one plugin or component: kinds, version, vendor, schema
   config check FILE [--set K=V]  compose and validate a pipeline file without running it
   run FILE [--set K=V]           run a pipeline (configs/quickstart.json to begin with)
+  plan MODEL [--method M]        GPU memory, which and how many GPUs, time and cost
   data prepare FILE [--set K=V]  only the pipeline's data.prepare stages: records to token shards
   version [--json]               the lmforge and plugin ABI versions
 
@@ -44,6 +45,7 @@ const std::vector<Command>& commands() {
       {{"plugins", "inspect"}, lmf::cli::plugins_inspect},
       {{"config", "check"}, lmf::cli::config_check},
       {{"run"}, lmf::cli::run},
+      {{"plan"}, lmf::cli::plan},
       {{"data", "prepare"}, lmf::cli::data_prepare},
       {{"version"}, lmf::cli::version},
   };
