@@ -77,6 +77,7 @@ json output_settings(const json& params) {
   json settings = params;
   settings.erase("resume");
   settings.erase("batch_records");  // batching changes speed, not content
+  settings.erase("output");         // where the folder is: it may be moved, or named another way
   return settings;
 }
 
@@ -122,7 +123,18 @@ class SplitWriters {
   std::map<std::string, std::unique_ptr<ShardWriter>> open_;
 };
 
-// Removes what an interrupted run left that the manifest does not list.
+// Whether `name` is one a shard's file has, finished or not: "00012.tokens",
+// "00012.index.partial".
+bool is_shard_file_name(const std::string& name) {
+  const size_t digits = name.find_first_not_of("0123456789");
+  if (digits == 0 || digits == std::string::npos) return false;
+  const std::string rest = name.substr(digits);
+  return rest == ".tokens" || rest == ".index" || rest == ".tokens.partial" ||
+         rest == ".index.partial";
+}
+
+// Removes the shard files an interrupted run left that the manifest does not list. Other
+// files (the user's, in a folder they chose as output) are not ours to remove.
 void remove_unlisted_files(const fs::path& output, const Manifest& manifest) {
   for (const char* split : {"train", "validation"}) {
     const fs::path folder = output / split;
@@ -130,6 +142,8 @@ void remove_unlisted_files(const fs::path& output, const Manifest& manifest) {
     if (!fs::is_directory(folder, error)) continue;
     std::vector<fs::path> stale;
     for (const auto& entry : fs::directory_iterator(folder)) {
+      if (!entry.is_regular_file() || !is_shard_file_name(entry.path().filename().string()))
+        continue;
       const std::string stem = entry.path().stem().string();
       bool listed = false;
       auto found = manifest.splits.find(split);
@@ -212,6 +226,13 @@ json run_prepare(const json& params, const plugin::PluginRegistry& registry,
     }
     if (!params.at("resume").get<bool>())
       throw std::runtime_error(output.string() + " holds an interrupted run and resume is false");
+    // The settings name the tokenizer, not its vocabulary: files it loads may have changed,
+    // and shards of another width must not join the folder.
+    if (existing->vocab_size != vocab_size)
+      throw std::runtime_error(output.string() + " holds shards of a vocabulary of " +
+                               std::to_string(existing->vocab_size) + " ids, " + tokenizer.label() +
+                               " now has " + std::to_string(vocab_size) +
+                               "; choose another output folder or delete it");
     manifest = *existing;
     services.log(LMF_LOG_INFO, "host",
                  "resuming " + output.string() + " at record " + std::to_string(manifest.next_record));
@@ -286,8 +307,17 @@ json run_prepare(const json& params, const plugin::PluginRegistry& registry,
     }
     lmf_string report{nullptr, 0};
     plugin::check_status(src.report(source.get(), &report), source.label() + ": report");
-    manifest.report = json::parse(report.data, report.data + report.size, nullptr, false);
+    json parsed = report.data == nullptr
+                      ? json()
+                      : json::parse(report.data, report.data + report.size, nullptr, false);
     api->free(report.data);
+    // Kept in the manifest, which must stay readable JSON; the shards are good regardless.
+    if (!parsed.is_object()) {
+      services.log(LMF_LOG_WARNING, "host",
+                   source.label() + ": report is not a JSON object; not kept");
+      parsed = json::object();
+    }
+    manifest.report = std::move(parsed);
     manifest.complete = true;
     writers.checkpoint(next_record);
   } catch (...) {

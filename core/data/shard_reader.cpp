@@ -50,15 +50,23 @@ ShardReader::ShardReader(const fs::path& folder, const std::string& name) {
           std::to_string(kIndexVersion));
     if (header_.token_bytes != 2 && header_.token_bytes != 4)
       bad("unsupported token width " + std::to_string(header_.token_bytes));
+    // Sizes compared by division: a damaged count must not wrap around to a plausible size
+    // and send reads past the end of a map.
     const uint64_t n = header_.documents;
-    if (index_map_.size != kIndexHeaderBytes + 8 * (n + 1) + 8 * n)
+    const uint64_t body = index_map_.size - kIndexHeaderBytes;  // 8 (n + 1) + 8 n
+    if (body < 8 || (body - 8) % 16 != 0 || (body - 8) / 16 != n)
       bad("size does not match its " + std::to_string(n) + " documents");
-    if (tokens_map_.size != header_.tokens * header_.token_bytes)
+    if (tokens_map_.size % header_.token_bytes != 0 ||
+        tokens_map_.size / header_.token_bytes != header_.tokens)
       throw std::runtime_error(tokens_file.string() + ": holds " + std::to_string(tokens_map_.size) +
                                " bytes, its index says " + std::to_string(header_.tokens) + " tokens");
     const auto* base = static_cast<const unsigned char*>(index_map_.data);
     offsets_ = reinterpret_cast<const uint64_t*>(base + kIndexHeaderBytes);
     record_ids_ = offsets_ + n + 1;
+    if (offsets_[0] != 0) bad("first document offset is not 0");
+    for (uint64_t i = 0; i < n; ++i)
+      if (offsets_[i + 1] < offsets_[i])
+        bad("document offsets decrease at document " + std::to_string(i));
     if (offsets_[n] != header_.tokens) bad("last document offset differs from the token count");
     token_data_ = static_cast<const unsigned char*>(tokens_map_.data);
   } catch (...) {

@@ -189,9 +189,9 @@ TEST_F(PipelinePrepare, UnknownComponentListsTheLoadedOnes) {
 
 TEST_F(PipelinePrepare, UnknownComponentOfAnEmptyKind) {
   const std::vector<ConfigIssue> issues = issues_of(inline_config(
-      pipeline_with({{{"name", "tok"}, {"kind", "tokenizer"}, {"component", "bpe"}}})));
+      pipeline_with({{{"name", "quant"}, {"kind", "quantizer"}, {"component", "bpe"}}})));
   ASSERT_EQ(issues.size(), 1u);
-  EXPECT_TRUE(Contains(issues[0].message, "no tokenizer named \"bpe\""));
+  EXPECT_TRUE(Contains(issues[0].message, "no quantizer named \"bpe\""));
   EXPECT_TRUE(Contains(issues[0].message, "none of that kind"));
 }
 

@@ -108,7 +108,7 @@ TEST_F(PipelineRun, StagesRunInOrderWithTheirSummaries) {
   const json& plugins = result.stages[0].summary["plugins"];
   ASSERT_EQ(plugins.size(), 1u);
   EXPECT_EQ(plugins[0]["name"], "lmforge-test-stages");
-  EXPECT_EQ(result.stages[0].summary["components"]["data_source"], json::array({"quiet_source"}));
+  EXPECT_EQ(result.stages[0].summary["components"]["data_source"], json::array({"bad_report_source", "list_source", "quiet_source"}));
 
   // The component's summary: its validated config, the stage's params, and the composed
   // configuration read back through the host's config_get.

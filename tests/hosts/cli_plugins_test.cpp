@@ -28,7 +28,7 @@ TEST(CliPlugins, ListAsJsonShowsTheComponentsWithTheirKinds) {
   std::map<std::string, json> components;
   for (const json& component : plugin["components"])
     components[component["name"].get<std::string>()] = component;
-  ASSERT_EQ(components.size(), 5u) << plugin.dump(2);
+  ASSERT_EQ(components.size(), 8u) << plugin.dump(2);
   EXPECT_EQ(components["echo_stage"]["kind"], "backend");
   EXPECT_EQ(components["echo_stage"]["runs_as_stage"], true);
   EXPECT_EQ(components["fail_stage"]["kind"], "backend");
@@ -36,6 +36,10 @@ TEST(CliPlugins, ListAsJsonShowsTheComponentsWithTheirKinds) {
   EXPECT_EQ(components["wait_stage"]["kind"], "backend");
   EXPECT_EQ(components["quiet_source"]["kind"], "data_source");
   EXPECT_EQ(components["quiet_source"]["runs_as_stage"], false);
+  EXPECT_EQ(components["list_source"]["kind"], "data_source");
+  EXPECT_EQ(components["bad_report_source"]["kind"], "data_source");
+  EXPECT_EQ(components["byte_tokenizer"]["kind"], "tokenizer");
+  EXPECT_EQ(components["byte_tokenizer"]["runs_as_stage"], false);
   EXPECT_TRUE(listing["refused"].is_array());
 }
 
@@ -80,7 +84,7 @@ TEST(CliPlugins, InspectAPluginAsJson) {
   ASSERT_EQ(result.exit_code, 0) << describe(result);
   const json plugin = json::parse(result.out);
   EXPECT_EQ(plugin["name"], "lmforge-test-stages");
-  ASSERT_EQ(plugin["components"].size(), 5u);
+  ASSERT_EQ(plugin["components"].size(), 8u);
   for (const json& component : plugin["components"])
     EXPECT_TRUE(component["config_schema"].is_object()) << component.dump();
 }
