@@ -8,6 +8,8 @@ packages=(
   libboost-dev libboost-program-options-dev   # Boost.DLL (header-only), Program_options
   nlohmann-json3-dev                          # JSON for configs, schemas, summaries
   libtbb-dev                                  # oneTBB: parallel data pipelines
+  libutf8proc-dev                             # Unicode normalization, categories (data sources, hf tokenizer)
+  libpcre2-dev                                # URL and PII patterns (data sources), hf tokenizer regexes
   libdlpack-dev                               # DLPack: tensors across the plugin ABI
   libgtest-dev libgmock-dev libbenchmark-dev  # GoogleTest, Google Benchmark
 )
