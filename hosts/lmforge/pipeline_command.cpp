@@ -37,6 +37,28 @@ Prepared prepare(const PipelineOptions& options) {
   return prepared;
 }
 
+namespace {
+
+// A stage's own table when it has one; else its JSON, cut short (summary.json has it all).
+void print_summary(const nlohmann::json& summary) {
+  if (summary.contains("table") && summary["table"].is_string()) {
+    std::string table = summary["table"].get<std::string>();
+    for (size_t start = 0; start < table.size();) {
+      size_t end = table.find('\n', start);
+      if (end == std::string::npos) end = table.size();
+      std::cout << "    " << table.substr(start, end - start) << "\n";
+      start = end + 1;
+    }
+    return;
+  }
+  constexpr size_t kMaxWidth = 400;
+  std::string text = summary.dump();
+  if (text.size() > kMaxWidth) text = text.substr(0, kMaxWidth) + " ...";
+  std::cout << "    " << text << "\n";
+}
+
+}  // namespace
+
 int run_and_report(Prepared& prepared) {
   services::Cancellation& cancellation = services::Cancellation::process();
   cancellation.install_signal_handlers();
@@ -50,8 +72,7 @@ int run_and_report(Prepared& prepared) {
               << std::fixed << std::setprecision(2) << stage.seconds << " s";
     if (!stage.error.empty()) std::cout << "  " << stage.error;
     std::cout << "\n";
-    if (stage.status == "completed" && !stage.summary.empty())
-      std::cout << "    " << stage.summary.dump() << "\n";
+    if (stage.status == "completed" && !stage.summary.empty()) print_summary(stage.summary);
   }
   if (result.summary_file) std::cout << "Summary: " << result.summary_file->string() << "\n";
   if (result.metrics_file) std::cout << "Metrics: " << result.metrics_file->string() << "\n";
