@@ -192,7 +192,7 @@ TEST_F(DataSourceAbi, JsonlCleansMasksAndDeduplicates) {
   EXPECT_EQ(report["records_out"], 6);
   EXPECT_EQ(report["finished"], true);
   EXPECT_EQ(stage(report, "exact_dedup")["reasons"]["duplicate"], 2);
-  const json& pii = stage(report, "pii_mask");
+  const json pii = stage(report, "pii_mask");
   EXPECT_EQ(pii["changed"], 2);
   EXPECT_EQ(pii["reasons"], json::parse(R"({"email":1,"phone":1,"card":1,"cn_id":1})"));
   EXPECT_EQ(stage(report, "url_strip")["reasons"]["url"], 1);
@@ -330,7 +330,7 @@ TEST_F(DataSourceAbi, BadJsonLinesAreSkippedAndCountedWithFileAndLine) {
   EXPECT_EQ(records[1].origin, file + ":5");
   EXPECT_EQ(records[2].origin, file + ":9");
   const json report = source.report();
-  const json& read = stage(report, "read");
+  const json read = stage(report, "read");
   EXPECT_EQ(read["dropped"], 4);
   EXPECT_EQ(read["changed"], 1);
   EXPECT_EQ(read["reasons"],

@@ -71,7 +71,7 @@ TEST(GpuCatalog, UserFileOverridesAndAdds) {
   merge_catalog_file(catalog, fixture("catalog-extra.json"));
   EXPECT_EQ(*find_gpu(catalog, "a100").price, 80000);
   EXPECT_EQ(find_gpu(catalog, "a100").memory_mib, 81920);  // the rest stays
-  const GpuSpec& a800 = find_gpu(catalog, "a800-80gb");
+  const GpuSpec a800 = find_gpu(catalog, "a800-80gb");
   EXPECT_EQ(a800.name, "NVIDIA A800 80GB");
   EXPECT_DOUBLE_EQ(a800.capacity_bytes(), 81920.0 * 1024 * 1024);
   EXPECT_EQ(catalog.gpus.size(), builtin_catalog().gpus.size() + 1);

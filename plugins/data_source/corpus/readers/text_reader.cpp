@@ -63,8 +63,10 @@ bool TextReader::next_in_file(RawRecord* raw, FileIssue&) {
 bool TextReader::next_file_record(RawRecord* raw) {
   if (whole_file_done_) return false;
   whole_file_done_ = true;
-  std::unique_ptr<std::FILE, decltype(&std::fclose)> file(std::fopen(file_->path.c_str(), "rb"),
-                                                          &std::fclose);
+  struct Closer {
+    void operator()(std::FILE* f) const noexcept { std::fclose(f); }
+  };
+  std::unique_ptr<std::FILE, Closer> file(std::fopen(file_->path.c_str(), "rb"));
   if (!file) throw std::runtime_error("cannot open " + file_->name + ": " + std::strerror(errno));
   std::fseek(file.get(), 0, SEEK_END);
   const long end = std::ftell(file.get());
