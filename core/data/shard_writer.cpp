@@ -75,8 +75,10 @@ ShardInfo ShardWriter::finish() {
     const bool written =
         std::fwrite(&header, sizeof header, 1, index.get()) == 1 &&
         std::fwrite(offsets_.data(), sizeof(uint64_t), offsets_.size(), index.get()) == offsets_.size() &&
-        std::fwrite(record_ids_.data(), sizeof(uint64_t), record_ids_.size(), index.get()) ==
-            record_ids_.size() &&
+        // An empty shard has no record ids, and fwrite's pointer must not be null.
+        (record_ids_.empty() ||
+         std::fwrite(record_ids_.data(), sizeof(uint64_t), record_ids_.size(), index.get()) ==
+             record_ids_.size()) &&
         std::fflush(index.get()) == 0;
     if (!written)
       throw std::runtime_error("cannot write " + partial_index.string() + ": " + std::strerror(errno));
