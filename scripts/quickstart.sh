@@ -5,4 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh cpu -j "${LMF_JOBS:-$(nproc)}"
+bash scripts/fetch-test-tokenizers.sh  # the Qwen2.5 tokenizer.json the tokenize stage uses
 exec build/cpu/bin/lmforge run configs/quickstart.json "$@"

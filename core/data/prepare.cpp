@@ -6,6 +6,7 @@
 #include "core/plugin/component_instance.h"
 #include "core/plugin/host_api.h"
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -329,7 +330,14 @@ json run_prepare(const json& params, const plugin::PluginRegistry& registry,
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   services.metric("host", "data/tokens", static_cast<double>(tokens), 0);
   services.metric("host", "data/megabytes_per_second", seconds > 0 ? bytes / seconds / 1e6 : 0, 0);
+  std::string table = std::to_string(records) + " records, " + std::to_string(tokens) + " tokens into " +
+                      output.string() + " (" + std::to_string(static_cast<int>(bytes / std::max(seconds, 1e-9) / 1e6)) +
+                      " MB/s)";
+  for (const auto& [name, split] : manifest.splits)
+    table += "\n" + name + ": " + std::to_string(split.documents()) + " documents, " +
+             std::to_string(split.tokens()) + " tokens, " + std::to_string(split.shards.size()) + " shards";
   return {{"output", output.string()},
+          {"table", table},
           {"records", records},
           {"empty_documents", empty},
           {"tokens_written", tokens},
