@@ -3,6 +3,7 @@
 // the shards must hold is computed here from the texts: a document is <bos>, the text's
 // bytes, then <eos>; the split follows the rule of docs/data-format.md, reimplemented here.
 #include "core/config/compose.h"
+#include "tests/support/temp_dir.h"
 #include "core/data/shard_reader.h"
 #include "core/pipeline/pipeline.h"
 #include "core/pipeline/run_services.h"
@@ -42,31 +43,9 @@ using pipeline::RunResult;
 constexpr int32_t kBos = 256;
 constexpr int32_t kEos = 257;
 
-::testing::AssertionResult Contains(const std::string& text, const std::string& part) {
-  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "\"" << text << "\" does not contain \"" << part << "\"";
-}
+using lmf::testing::Contains;
 
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
-    path_ = fs::temp_directory_path() /
-            ("lmf_data_prepare_test_" + std::to_string(stamp) + "_" + std::to_string(counter++));
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using lmf::testing::TempDir;
 
 std::string read_text(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);

@@ -2,6 +2,7 @@
 // format as documented (docs/data-format.md), decoded here without the code under test,
 // and every way a damaged shard is refused with the file named.
 #include "core/data/shard_reader.h"
+#include "tests/support/temp_dir.h"
 #include "core/data/shard_writer.h"
 
 #include <gtest/gtest.h>
@@ -21,32 +22,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-::testing::AssertionResult Contains(const std::string& text, const std::string& part) {
-  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "\"" << text << "\" does not contain \"" << part << "\"";
-}
+using lmf::testing::Contains;
 
-// A fresh folder under the system's temporary folder, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
-    path_ = fs::temp_directory_path() /
-            ("lmf_data_shard_test_" + std::to_string(stamp) + "_" + std::to_string(counter++));
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using lmf::testing::TempDir;
 
 std::vector<unsigned char> read_bytes(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);

@@ -1,6 +1,7 @@
 // prepare_pipeline: the whole pipeline is checked before anything runs, and every problem is
 // reported at once, naming the file to edit and the JSON pointer of the value.
 #include "core/config/compose.h"
+#include "tests/support/temp_dir.h"
 #include "core/pipeline/host_session.h"
 #include "core/pipeline/pipeline.h"
 
@@ -30,10 +31,7 @@ fs::path fixture(const std::string& relative) {
   return fs::path(LMF_TEST_FIXTURES_DIR) / "pipelines" / relative;
 }
 
-::testing::AssertionResult Contains(const std::string& text, const std::string& part) {
-  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "\"" << text << "\" does not contain \"" << part << "\"";
-}
+using lmf::testing::Contains;
 
 // A configuration written in the test, as if read from "inline.json".
 config::ComposedConfig inline_config(json document) {

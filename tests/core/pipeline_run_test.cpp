@@ -1,6 +1,7 @@
 // run_pipeline: stages run in order against the fixture plugin (tests/hosts/fixtures), with
 // summaries, metrics, failures and cancellation as the user sees them.
 #include "core/config/compose.h"
+#include "tests/support/temp_dir.h"
 #include "core/pipeline/host_session.h"
 #include "core/pipeline/pipeline.h"
 #include "core/pipeline/runner.h"
@@ -35,10 +36,7 @@ fs::path fixture(const std::string& relative) {
   return fs::path(LMF_TEST_FIXTURES_DIR) / "pipelines" / relative;
 }
 
-::testing::AssertionResult Contains(const std::string& text, const std::string& part) {
-  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "\"" << text << "\" does not contain \"" << part << "\"";
-}
+using lmf::testing::Contains;
 
 // A configuration written in the test, as if read from "inline.json".
 config::ComposedConfig inline_config(json document) {
@@ -54,27 +52,7 @@ std::vector<std::string> statuses(const RunResult& result) {
   return list;
 }
 
-// A fresh folder under the system's temporary folder, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
-    path_ = fs::temp_directory_path() /
-            ("lmf_pipeline_test_" + std::to_string(stamp) + "_" + std::to_string(counter++));
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using lmf::testing::TempDir;
 
 // The process-wide cancellation flag is shared by every test in this executable: each test
 // starts and ends with it cleared.
