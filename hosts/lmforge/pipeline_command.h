@@ -30,6 +30,10 @@ struct Prepared {
 // Compose, override, load the plugins the file names, and validate everything.
 Prepared prepare(const PipelineOptions& options);
 
+// The same for a pipeline made by a command from its options (`lmforge generate`…);
+// messages name `origin` as its source.
+Prepared prepare_inline(const CommonOptions& common, nlohmann::json document, const std::string& origin);
+
 // Runs the stages (Ctrl-C cancels cleanly), prints a table of what happened, and returns
 // the exit code.
 int run_and_report(Prepared& prepared);

@@ -1,0 +1,125 @@
+// Generation speed of the torch backend on random weights of a named shape (bf16 on CUDA):
+// batch-1 and batch-N decode, and prefill. Prints one JSON line per measurement, which
+// bench/run_backend_bench.sh sets beside transformers' figures from hf_decode_bench.py.
+//
+// decode: time(generate N new tokens) - time(generate 1) over N - 1 steps, so that the
+// prefill is excluded and the per-token cost includes sampling and the host round trip
+// a user pays. Roofline: bytes read per decode step (weights + the KV cache of the
+// batch) / measured device copy bandwidth.
+#include "generation.h"
+#include "loaded_model.h"
+#include "model_config.h"
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <string>
+
+namespace tb = lmf::torch_backend;
+using nlohmann::json;
+
+namespace {
+
+json shape_config(const std::string& shape) {
+  if (shape == "llama8b")  // DeepSeek-R1-Distill-Llama-8B / Llama-3.1-8B
+    return {{"architectures", {"LlamaForCausalLM"}}, {"model_type", "llama"}, {"vocab_size", 128256},
+            {"hidden_size", 4096}, {"intermediate_size", 14336}, {"num_hidden_layers", 32},
+            {"num_attention_heads", 32}, {"num_key_value_heads", 8}, {"max_position_embeddings", 131072},
+            {"rms_norm_eps", 1e-5}, {"rope_theta", 500000.0},
+            {"rope_scaling", {{"rope_type", "llama3"}, {"factor", 8.0}, {"low_freq_factor", 1.0},
+                              {"high_freq_factor", 4.0}, {"original_max_position_embeddings", 8192}}},
+            {"tie_word_embeddings", false}, {"dtype", "bfloat16"}};
+  if (shape == "qwen1.5b")  // DeepSeek-R1-Distill-Qwen-1.5B / Qwen2.5-Math-1.5B
+    return {{"architectures", {"Qwen2ForCausalLM"}}, {"model_type", "qwen2"}, {"vocab_size", 151936},
+            {"hidden_size", 1536}, {"intermediate_size", 8960}, {"num_hidden_layers", 28},
+            {"num_attention_heads", 12}, {"num_key_value_heads", 2}, {"max_position_embeddings", 131072},
+            {"rms_norm_eps", 1e-6}, {"rope_theta", 10000.0}, {"tie_word_embeddings", false},
+            {"dtype", "bfloat16"}};
+  throw std::runtime_error("unknown shape " + shape + " (llama8b, qwen1.5b)");
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+void synchronize(torch::Device device) {
+  if (device.is_cuda()) torch::cuda::synchronize(device.index());
+}
+
+// Device-to-device copy bandwidth: (read + written bytes) / time, of a 1 GiB copy.
+double copy_bandwidth(torch::Device device) {
+  torch::Tensor a = torch::empty({1 << 29}, torch::TensorOptions().dtype(torch::kBFloat16).device(device));
+  torch::Tensor b = torch::empty_like(a);
+  for (int i = 0; i < 3; ++i) b.copy_(a);
+  synchronize(device);
+  const int reps = 20;
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < reps; ++i) b.copy_(a);
+  synchronize(device);
+  return 2.0 * a.nbytes() * reps / seconds_since(start);
+}
+
+double time_generate(tb::Decoder& decoder, int64_t batch, int64_t prompt_len, int64_t new_tokens) {
+  std::vector<tb::GenerationRequest> requests(batch);
+  for (int64_t b = 0; b < batch; ++b) {
+    requests[b].prompt.resize(prompt_len);
+    for (int64_t i = 0; i < prompt_len; ++i) requests[b].prompt[i] = (b * 7919 + i * 104729) % 32000 + 100;
+    requests[b].sampling.max_new_tokens = new_tokens;
+    requests[b].sampling.ignore_eos = true;
+  }
+  synchronize(decoder.device());
+  auto start = std::chrono::steady_clock::now();
+  tb::generate(decoder, requests, {}, {});
+  synchronize(decoder.device());
+  return seconds_since(start);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::cerr << "usage: lmf_backend_decode_bench SHAPE [batch...]\n";
+    return 2;
+  }
+  const std::string shape = argv[1];
+  std::vector<int64_t> batches;
+  for (int i = 2; i < argc; ++i) batches.push_back(std::stoll(argv[i]));
+  if (batches.empty()) batches = {1, 32};
+  torch::NoGradGuard no_grad;
+  const torch::Device device = torch::cuda::is_available() ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
+  const auto dtype = device.is_cuda() ? torch::kBFloat16 : torch::kFloat32;
+  tb::ModelConfig config = tb::parse_model_config(shape_config(shape), shape);
+  tb::Weights weights = tb::Weights::random(config, device, dtype, /*seed=*/0);
+  tb::Decoder decoder(config, weights, device);
+  const double bandwidth = copy_bandwidth(device);
+  const double weight_bytes = static_cast<double>(weights.bytes());
+
+  for (int64_t batch : batches) {
+    const int64_t prompt = 128, steps = 128;
+    time_generate(decoder, batch, prompt, 8);  // warm-up: kernels, allocator
+    const double one = time_generate(decoder, batch, prompt, 1);
+    const double many = time_generate(decoder, batch, prompt, steps + 1);
+    const double per_step = (many - one) / steps;
+    // KV bytes read per step at the mean cache length during the steps.
+    const double kv_bytes = 2.0 * config.num_layers * config.num_kv_heads * config.head_dim * 2 /*bf16*/ *
+                            batch * (prompt + steps / 2.0);
+    const double roofline = (weight_bytes + kv_bytes) / bandwidth;
+    std::cout << json{{"impl", "lmforge"}, {"shape", shape}, {"test", "decode"}, {"batch", batch},
+                      {"ms_per_step", per_step * 1e3}, {"tokens_per_s", batch / per_step},
+                      {"roofline_ms", roofline * 1e3}, {"roofline_fraction", roofline / per_step},
+                      {"copy_bandwidth_GBps", bandwidth / 1e9}, {"device", device.str()}}.dump()
+              << std::endl;
+  }
+  {
+    const int64_t batch = 1, prompt = 2048;
+    time_generate(decoder, batch, prompt, 1);
+    const int reps = 5;
+    double total = 0;
+    for (int i = 0; i < reps; ++i) total += time_generate(decoder, batch, prompt, 1);
+    std::cout << json{{"impl", "lmforge"}, {"shape", shape}, {"test", "prefill"}, {"batch", batch},
+                      {"prompt", prompt}, {"tokens_per_s", prompt * batch / (total / reps)},
+                      {"ms", total / reps * 1e3}, {"device", device.str()}}.dump()
+              << std::endl;
+  }
+  return 0;
+}

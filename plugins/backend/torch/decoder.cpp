@@ -1,0 +1,187 @@
+#include "decoder.h"
+
+#include "torch_compat.h"
+
+#include <lmf/sdk/error.h>
+
+#include <cmath>
+
+namespace lmf::torch_backend {
+namespace {
+
+std::string shape_text(at::IntArrayRef shape) {
+  std::string text = "[";
+  for (size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
+  return text + "]";
+}
+
+// Takes a weight from the checkpoint, checking the shape config.json implies.
+class WeightTaker {
+ public:
+  explicit WeightTaker(Weights& weights) : weights_(weights) {}
+
+  torch::Tensor take(const std::string& name, std::vector<int64_t> shape) {
+    const torch::Tensor& tensor = weights_.at(name);
+    if (tensor.sizes() != at::IntArrayRef(shape))
+      sdk::fail(LMF_ERR_DATA, weights_.folder() + ": tensor " + name + " has shape " +
+                                  shape_text(tensor.sizes()) + " but config.json implies " +
+                                  shape_text(shape));
+    weights_.mark_used(name);
+    return tensor;
+  }
+  Linear linear(const std::string& prefix, int64_t out, int64_t in, bool bias) {
+    Linear layer{take(prefix + ".weight", {out, in}), {}};
+    if (bias) layer.bias = take(prefix + ".bias", {out});
+    return layer;
+  }
+
+ private:
+  Weights& weights_;
+};
+
+// Concatenates Linears along their outputs; each part becomes a row view of the result,
+// also in the checkpoint's tensors (`names`: the parts' prefixes, e.g. "...q_proj").
+Linear fuse(std::vector<Linear*> parts, const std::vector<std::string>& names, Weights& weights) {
+  std::vector<torch::Tensor> matrices, biases;
+  for (Linear* part : parts) {
+    matrices.push_back(part->weight);
+    if (part->bias.defined()) biases.push_back(part->bias);
+  }
+  Linear fused{torch::cat(matrices, 0), {}};
+  if (!biases.empty()) fused.bias = torch::cat(biases, 0);
+  int64_t row = 0;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const int64_t rows = parts[i]->weight.size(0);
+    parts[i]->weight = fused.weight.narrow(0, row, rows);
+    weights.replace(names[i] + ".weight", parts[i]->weight);
+    if (parts[i]->bias.defined()) {
+      parts[i]->bias = fused.bias.narrow(0, row, rows);
+      weights.replace(names[i] + ".bias", parts[i]->bias);
+    }
+    row += rows;
+  }
+  return fused;
+}
+
+}  // namespace
+
+Decoder::Decoder(ModelConfig config, Weights& weights, torch::Device device, bool fuse_projections)
+    : config_(std::move(config)), device_(device), rotary_(config_, device),
+      fused_projections_(fuse_projections) {
+  const ModelConfig& c = config_;
+  WeightTaker w(weights);
+  embed_tokens_ = w.take("model.embed_tokens.weight", {c.vocab_size, c.hidden_size});
+  dtype_ = embed_tokens_.scalar_type();
+  final_norm_ = w.take("model.norm.weight", {c.hidden_size});
+  if (weights.contains("lm_head.weight") || !c.tie_word_embeddings)
+    lm_head_ = w.take("lm_head.weight", {c.vocab_size, c.hidden_size});
+  else
+    lm_head_ = embed_tokens_;
+  const int64_t q_size = c.num_heads * c.head_dim;
+  const int64_t kv_size = c.num_kv_heads * c.head_dim;
+  for (int64_t i = 0; i < c.num_layers; ++i) {
+    const std::string p = "model.layers." + std::to_string(i);
+    DecoderLayer layer;
+    layer.input_norm = w.take(p + ".input_layernorm.weight", {c.hidden_size});
+    layer.post_attention_norm = w.take(p + ".post_attention_layernorm.weight", {c.hidden_size});
+    layer.q_proj = w.linear(p + ".self_attn.q_proj", q_size, c.hidden_size, c.attention_bias);
+    layer.k_proj = w.linear(p + ".self_attn.k_proj", kv_size, c.hidden_size, c.attention_bias);
+    layer.v_proj = w.linear(p + ".self_attn.v_proj", kv_size, c.hidden_size, c.attention_bias);
+    layer.o_proj = w.linear(p + ".self_attn.o_proj", c.hidden_size, q_size,
+                            c.attention_bias && !c.qkv_bias_only);
+    layer.gate_proj = w.linear(p + ".mlp.gate_proj", c.intermediate_size, c.hidden_size, c.mlp_bias);
+    layer.up_proj = w.linear(p + ".mlp.up_proj", c.intermediate_size, c.hidden_size, c.mlp_bias);
+    layer.down_proj = w.linear(p + ".mlp.down_proj", c.hidden_size, c.intermediate_size, c.mlp_bias);
+    // All-or-none biases can fuse (always so in Llama and Qwen2).
+    if (fuse_projections && layer.q_proj.bias.defined() == layer.k_proj.bias.defined() &&
+        layer.k_proj.bias.defined() == layer.v_proj.bias.defined()) {
+      layer.qkv_proj = fuse({&layer.q_proj, &layer.k_proj, &layer.v_proj},
+                            {p + ".self_attn.q_proj", p + ".self_attn.k_proj", p + ".self_attn.v_proj"}, weights);
+      layer.gate_up_proj = fuse({&layer.gate_proj, &layer.up_proj}, {p + ".mlp.gate_proj", p + ".mlp.up_proj"}, weights);
+    }
+    layers_.push_back(std::move(layer));
+  }
+}
+
+// As transformers' RMSNorm: normalise in fp32, cast back, then scale.
+torch::Tensor Decoder::rms_norm(const torch::Tensor& x, const torch::Tensor& weight) const {
+  torch::Tensor x32 = x.to(torch::kFloat32);
+  torch::Tensor variance = x32.pow(2).mean(-1, /*keepdim=*/true);
+  return weight * (x32 * torch::rsqrt(variance + config_.rms_norm_eps)).to(x.scalar_type());
+}
+
+torch::Tensor Decoder::mlp(const DecoderLayer& layer, const torch::Tensor& x) const {
+  if (layer.gate_up_proj.weight.defined()) {
+    torch::Tensor gate_up = layer.gate_up_proj(x);
+    const int64_t size = config_.intermediate_size;
+    return layer.down_proj(torch::silu(gate_up.narrow(-1, 0, size)) * gate_up.narrow(-1, size, size));
+  }
+  return layer.down_proj(torch::silu(layer.gate_proj(x)) * layer.up_proj(x));
+}
+
+torch::Tensor Decoder::attention(int64_t index, const torch::Tensor& x, const ForwardContext& context,
+                                 const RotaryTable::Angles& angles, const torch::Tensor& mask) {
+  const DecoderLayer& layer = layers_[index];
+  const int64_t batch = x.size(0), steps = x.size(1), d = config_.head_dim;
+  auto heads = [&](const torch::Tensor& t, int64_t count) {
+    return t.view({batch, steps, count, d}).transpose(1, 2);
+  };
+  torch::Tensor q, k, v;
+  if (layer.qkv_proj.weight.defined()) {
+    torch::Tensor qkv = layer.qkv_proj(x);
+    const int64_t q_size = config_.num_heads * d, kv_size = config_.num_kv_heads * d;
+    q = heads(qkv.narrow(-1, 0, q_size), config_.num_heads);
+    k = heads(qkv.narrow(-1, q_size, kv_size), config_.num_kv_heads);
+    v = heads(qkv.narrow(-1, q_size + kv_size, kv_size), config_.num_kv_heads);
+  } else {
+    q = heads(layer.q_proj(x), config_.num_heads);
+    k = heads(layer.k_proj(x), config_.num_kv_heads);
+    v = heads(layer.v_proj(x), config_.num_kv_heads);
+  }
+  std::tie(q, k) = RotaryTable::rotate(q, k, angles);
+  if (context.static_slot.defined())
+    std::tie(k, v) = context.cache->write_slot(index, k, v, context.static_slot);
+  else if (context.cache != nullptr)
+    std::tie(k, v) = context.cache->append(index, k, v);
+  torch::Tensor out = compat::attention(q, k, v, mask, 1.0 / std::sqrt(static_cast<double>(d)),
+                                        fused_attention_);
+  return layer.o_proj(out.transpose(1, 2).reshape({batch, steps, config_.num_heads * d}));
+}
+
+torch::Tensor Decoder::hidden_states(const torch::Tensor& input_ids, const ForwardContext& context) {
+  const int64_t steps = input_ids.size(1);
+  const int64_t past = context.cache != nullptr ? context.cache->length() : 0;
+  rotary_.reserve(std::max(context.max_position, past + steps));
+
+  // Causal mask over [past + T] keys, combined with the keys' padding. A one-token step
+  // without padding needs none. Padding queries see themselves, so that no softmax row is
+  // empty (their outputs are never read).
+  torch::Tensor mask;
+  if (context.static_slot.defined()) {
+    mask = context.key_valid.view({context.key_valid.size(0), 1, 1, context.key_valid.size(1)});
+  } else if (steps > 1 || context.key_valid.defined()) {
+    torch::Tensor query_at = torch::arange(past, past + steps, torch::TensorOptions().dtype(torch::kInt64).device(device_));
+    torch::Tensor key_at = torch::arange(past + steps, torch::TensorOptions().dtype(torch::kInt64).device(device_));
+    mask = (key_at.unsqueeze(0) <= query_at.unsqueeze(1)).view({1, 1, steps, past + steps});
+    if (context.key_valid.defined()) {
+      torch::Tensor diagonal = key_at.unsqueeze(0) == query_at.unsqueeze(1);
+      mask = (mask & context.key_valid.view({-1, 1, 1, past + steps})) | diagonal.view({1, 1, steps, past + steps});
+    }
+  }
+
+  torch::Tensor h = embed_tokens_.index({input_ids});
+  const RotaryTable::Angles angles = rotary_.angles(context.positions, h.scalar_type());
+  for (int64_t i = 0; i < static_cast<int64_t>(layers_.size()); ++i) {
+    const DecoderLayer& layer = layers_[i];
+    h = h + attention(i, rms_norm(h, layer.input_norm), context, angles, mask);
+    h = h + mlp(layer, rms_norm(h, layer.post_attention_norm));
+  }
+  if (context.cache != nullptr && !context.static_slot.defined()) context.cache->advance(steps);
+  return rms_norm(h, final_norm_);
+}
+
+torch::Tensor Decoder::logits(const torch::Tensor& hidden) const {
+  return torch::linear(hidden, lm_head_).to(torch::kFloat32);
+}
+
+}  // namespace lmf::torch_backend

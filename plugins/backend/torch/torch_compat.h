@@ -1,0 +1,100 @@
+// What differs between the libtorch versions lmforge builds against: Debian's 1.13 (CPU,
+// the developer and CI machines) and 2.x with CUDA (the GPU machine). Every version test
+// lives here (ARCHITECTURE.md: one small compatibility header, no scattered #ifs).
+#pragma once
+
+#include <torch/torch.h>
+#include <torch/version.h>
+
+#include <functional>
+#include <memory>
+#include <optional>
+
+#if LMF_TORCH_CUDA
+#include <ATen/cuda/CUDAGraph.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#endif
+
+#ifndef LMF_TORCH_CUDA
+#define LMF_TORCH_CUDA 0  // set by CMake when libtorch has CUDA (torch_cuda target)
+#endif
+
+#define LMF_TORCH_AT_LEAST(major, minor) \
+  (TORCH_VERSION_MAJOR > (major) ||      \
+   (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
+
+namespace lmf::torch_backend::compat {
+
+// Whether libtorch has at::scaled_dot_product_attention (2.0) with grouped-query support
+// (enable_gqa, 2.5).
+constexpr bool kHasFusedAttention = LMF_TORCH_AT_LEAST(2, 5);
+
+// softmax(q kᵀ · scale + mask) v with q [B,H,Tq,D], k and v [B,KV,Tk,D] (H a multiple of
+// KV), `mask` boolean [B,1,Tq,Tk] (true: may attend) or undefined (no mask: every query
+// sees every key). The eager path follows transformers' eager attention: scores and
+// softmax in fp32, then back to q's dtype.
+inline torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k,
+                               const torch::Tensor& v, const torch::Tensor& mask, double scale,
+                               bool allow_fused) {
+#if LMF_TORCH_AT_LEAST(2, 5)
+  if (allow_fused) {
+    std::optional<at::Tensor> attn_mask;
+    if (mask.defined()) attn_mask = mask;
+    return at::scaled_dot_product_attention(q, k, v, attn_mask, 0.0, false, scale,
+                                            /*enable_gqa=*/q.size(1) != k.size(1));
+  }
+#else
+  (void)allow_fused;
+#endif
+  const int64_t groups = q.size(1) / k.size(1);
+  torch::Tensor keys = groups == 1 ? k : k.repeat_interleave(groups, 1);
+  torch::Tensor values = groups == 1 ? v : v.repeat_interleave(groups, 1);
+  torch::Tensor scores = torch::matmul(q, keys.transpose(-2, -1)) * scale;
+  if (mask.defined())
+    scores = scores.masked_fill(mask.logical_not(), -std::numeric_limits<float>::infinity());
+  torch::Tensor probs = torch::softmax(scores, -1, torch::kFloat32).to(q.scalar_type());
+  return torch::matmul(probs, values);
+}
+
+// A step recorded once as a CUDA graph and replayed, so that a decode step of a few
+// hundred small kernels costs one launch. Only in CUDA builds; `available()` is false
+// elsewhere and `capture` then refuses.
+class StepGraph {
+ public:
+  static constexpr bool available() { return LMF_TORCH_CUDA != 0; }
+
+#if LMF_TORCH_CUDA
+  // Runs `step` once for real on a side stream (the warm-up CUDA graphs need: lazy
+  // initialisation of cuBLAS and the allocator happens outside the capture), then records
+  // it. The real run counts: the caller treats it as the first step.
+  void warm_up_and_capture(const std::function<void()>& step) {
+    at::cuda::CUDAStream side = at::cuda::getStreamFromPool();
+    side.wait_stream(at::cuda::getCurrentCUDAStream());
+    {
+      c10::cuda::CUDAStreamGuard guard(side);
+      step();
+    }
+    at::cuda::getCurrentCUDAStream().wait_stream(side);
+    graph_ = std::make_unique<at::cuda::CUDAGraph>();
+    {
+      c10::cuda::CUDAStreamGuard guard(side);
+      graph_->capture_begin();
+      step();
+      graph_->capture_end();
+    }
+    at::cuda::getCurrentCUDAStream().wait_stream(side);
+  }
+  void replay() { graph_->replay(); }
+
+ private:
+  std::unique_ptr<at::cuda::CUDAGraph> graph_;
+#else
+  void warm_up_and_capture(const std::function<void()>&) {
+    throw std::logic_error("CUDA graphs need a CUDA build of libtorch");
+  }
+  void replay() {}
+#endif
+};
+
+}  // namespace lmf::torch_backend::compat
