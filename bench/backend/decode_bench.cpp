@@ -11,6 +11,7 @@
 #include "model_config.h"
 
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -90,7 +91,11 @@ int main(int argc, char** argv) {
   const auto dtype = device.is_cuda() ? torch::kBFloat16 : torch::kFloat32;
   tb::ModelConfig config = tb::parse_model_config(shape_config(shape), shape);
   tb::Weights weights = tb::Weights::random(config, device, dtype, /*seed=*/0);
-  tb::Decoder decoder(config, weights, device);
+  // As LoadedModel sets it up on CUDA (fused projections, CUDA graphs); LMF_BENCH_EAGER=1
+  // turns both off to measure what they bring.
+  const bool eager = std::getenv("LMF_BENCH_EAGER") != nullptr;
+  tb::Decoder decoder(config, weights, device, /*fuse_projections=*/device.is_cuda() && !eager);
+  decoder.set_cuda_graphs(!eager);
   const double bandwidth = copy_bandwidth(device);
   const double weight_bytes = static_cast<double>(weights.bytes());
 
@@ -104,7 +109,7 @@ int main(int argc, char** argv) {
     const double kv_bytes = 2.0 * config.num_layers * config.num_kv_heads * config.head_dim * 2 /*bf16*/ *
                             batch * (prompt + steps / 2.0);
     const double roofline = (weight_bytes + kv_bytes) / bandwidth;
-    std::cout << json{{"impl", "lmforge"}, {"shape", shape}, {"test", "decode"}, {"batch", batch},
+    std::cout << json{{"impl", eager ? "lmforge-eager" : "lmforge"}, {"shape", shape}, {"test", "decode"}, {"batch", batch},
                       {"ms_per_step", per_step * 1e3}, {"tokens_per_s", batch / per_step},
                       {"roofline_ms", roofline * 1e3}, {"roofline_fraction", roofline / per_step},
                       {"copy_bandwidth_GBps", bandwidth / 1e9}, {"device", device.str()}}.dump()
@@ -116,7 +121,7 @@ int main(int argc, char** argv) {
     const int reps = 5;
     double total = 0;
     for (int i = 0; i < reps; ++i) total += time_generate(decoder, batch, prompt, 1);
-    std::cout << json{{"impl", "lmforge"}, {"shape", shape}, {"test", "prefill"}, {"batch", batch},
+    std::cout << json{{"impl", eager ? "lmforge-eager" : "lmforge"}, {"shape", shape}, {"test", "prefill"}, {"batch", batch},
                       {"prompt", prompt}, {"tokens_per_s", prompt * batch / (total / reps)},
                       {"ms", total / reps * 1e3}, {"device", device.str()}}.dump()
               << std::endl;

@@ -11,6 +11,7 @@
 #include <optional>
 
 #if LMF_TORCH_CUDA
+#include <ATen/cuda/CUDAEvent.h>
 #include <ATen/cuda/CUDAGraph.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
@@ -70,12 +71,12 @@ class StepGraph {
   // it. The real run counts: the caller treats it as the first step.
   void warm_up_and_capture(const std::function<void()>& step) {
     at::cuda::CUDAStream side = at::cuda::getStreamFromPool();
-    side.wait_stream(at::cuda::getCurrentCUDAStream());
+    wait(side, at::cuda::getCurrentCUDAStream());
     {
       c10::cuda::CUDAStreamGuard guard(side);
       step();
     }
-    at::cuda::getCurrentCUDAStream().wait_stream(side);
+    wait(at::cuda::getCurrentCUDAStream(), side);
     graph_ = std::make_unique<at::cuda::CUDAGraph>();
     {
       c10::cuda::CUDAStreamGuard guard(side);
@@ -83,11 +84,18 @@ class StepGraph {
       step();
       graph_->capture_end();
     }
-    at::cuda::getCurrentCUDAStream().wait_stream(side);
+    wait(at::cuda::getCurrentCUDAStream(), side);
   }
   void replay() { graph_->replay(); }
 
  private:
+  // Work later queued on `waiter` starts after what is queued on `on` now.
+  static void wait(const at::cuda::CUDAStream& waiter, const at::cuda::CUDAStream& on) {
+    at::cuda::CUDAEvent event;
+    event.record(on);
+    event.block(waiter);
+  }
+
   std::unique_ptr<at::cuda::CUDAGraph> graph_;
 #else
   void warm_up_and_capture(const std::function<void()>&) {
