@@ -65,3 +65,6 @@ for entry in "${tokenizers[@]}"; do
   rm -rf "$work"
   trap - EXIT
 done
+
+# Llama-2's SentencePiece tokenizer.model, for the sentencepiece tokenizer's subjects.
+bash tests/fixtures/tokenizers/sentencepiece/fetch_llama2_model.sh $([ $force -eq 1 ] && echo --force)

@@ -11,6 +11,7 @@ packages=(
   libutf8proc-dev                             # Unicode normalization, categories (data sources, hf tokenizer)
   libpcre2-dev                                # URL and PII patterns (data sources), hf tokenizer regexes
   libdlpack-dev                               # DLPack: tensors across the plugin ABI
+  libsentencepiece-dev                        # SentencePiece: the sentencepiece tokenizer (.model files)
   libgtest-dev libgmock-dev libbenchmark-dev  # GoogleTest, Google Benchmark
   libtorch-dev                                # libtorch 1.13 (CPU): the torch model backend plugin
 )

@@ -255,6 +255,9 @@ json run_prepare(const json& params, const plugin::PluginRegistry& registry,
 
   SplitWriters writers(output, vocab_size, manifest);
   uint64_t progress = services.progress_begin("host", "data prepare", -1, "records");
+  // The source's own tasks (bytes read of its input's size, records out) become parts of
+  // this one, which so shows how far the input is read and an ETA (Note [Parts of a task]).
+  services.progress().adopt_new_tasks(progress);
   uint64_t records = 0, empty = 0, tokens = 0, bytes = 0;
   uint64_t next_record = manifest.next_record;
   auto finish_progress = [&] { services.progress_end(progress); };

@@ -28,6 +28,7 @@ class RunServices : public plugin::HostServices {
   void open_metrics(const std::filesystem::path& file);
   services::MetricsSink& metrics() { return *metrics_; }
   services::Logger& logger() { return logger_; }
+  services::ProgressBoard& progress() { return progress_; }
 
   void log(lmf_log_level level, std::string_view source, std::string_view message) override;
   void metric(std::string_view source, std::string_view name, double value, int64_t step) override;

@@ -34,38 +34,66 @@ std::string printable(std::string_view text) {
   return result;
 }
 
-std::string count_text(const ProgressSnapshot& s) {
-  std::string text = std::to_string(s.count);
-  if (s.total >= 0) text += "/" + std::to_string(s.total);
+bool counts_bytes(const ProgressSnapshot& s) {
+  return s.unit == "bytes";
+}
+
+// "1234 records", "1234" or, for bytes, "1.23 kB".
+std::string amount_text(const ProgressSnapshot& s, std::int64_t amount) {
+  if (counts_bytes(s)) return format_bytes(static_cast<double>(amount));
+  std::string text = std::to_string(amount);
   if (!s.unit.empty()) text += " " + s.unit;
   return text;
 }
 
+// "12/100 layers", "12 records", "1.20 MB/10.0 MB".
+std::string count_text(const ProgressSnapshot& s) {
+  if (s.total < 0) return amount_text(s, s.count);
+  const std::string count =
+      counts_bytes(s) ? format_bytes(static_cast<double>(s.count)) : std::to_string(s.count);
+  return count + "/" + amount_text(s, s.total);
+}
+
 std::string rate_text(const ProgressSnapshot& s) {
+  if (counts_bytes(s)) return format_bytes(s.rate_per_s) + "/s";
   return format_si(s.rate_per_s) + (s.unit.empty() ? "/s" : " " + s.unit + "/s");
+}
+
+std::string percent_text(const ProgressSnapshot& s) {
+  const double percent =
+      s.total > 0 ? std::floor(100.0 * static_cast<double>(s.count) / static_cast<double>(s.total))
+                  : 100.0;
+  return std::to_string(static_cast<long long>(percent)) + "%";
+}
+
+// "ETA 0:10": the time left at the task's rate, which must be > 0.
+std::string eta_text(const ProgressSnapshot& s) {
+  const double remaining = static_cast<double>(std::max<std::int64_t>(0, s.total - s.count));
+  return "ETA " + format_duration(remaining / s.rate_per_s);
 }
 
 std::string with_label(const ProgressSnapshot& s, std::string body) {
   return s.label.empty() ? body : s.label + ": " + body;
 }
 
+// "data prepare: 1234 records, 25% of 10.0 MB, 250 kB/s, ETA 0:30": the task has no
+// total, `part` has one (Note [Parts of a task]); the part's rate is over the task's time.
+std::string describe_by_part(const ProgressSnapshot& s, ProgressSnapshot part) {
+  std::string text =
+      count_text(s) + ", " + percent_text(part) + " of " + amount_text(part, part.total);
+  part.rate_per_s = s.elapsed_s > 0 ? static_cast<double>(part.count) / s.elapsed_s : 0.0;
+  if (part.rate_per_s > 0) text += ", " + rate_text(part) + ", " + eta_text(part);
+  return with_label(s, std::move(text));
+}
+
 // "quantize: 50/100 layers (50%), 5.00 layers/s, ETA 0:10"
 // "tokenize: 1234 records, 123 records/s, elapsed 0:10"
 std::string describe_running(const ProgressSnapshot& s) {
   std::string text = count_text(s);
-  if (s.total >= 0) {
-    const double percent =
-        s.total > 0
-            ? std::floor(100.0 * static_cast<double>(s.count) / static_cast<double>(s.total))
-            : 100.0;
-    text += " (" + std::to_string(static_cast<long long>(percent)) + "%)";
-  }
+  if (s.total >= 0) text += " (" + percent_text(s) + ")";
   if (s.rate_per_s > 0) {
     text += ", " + rate_text(s);
-    if (s.total >= 0) {
-      const double remaining = static_cast<double>(std::max<std::int64_t>(0, s.total - s.count));
-      text += ", ETA " + format_duration(remaining / s.rate_per_s);
-    }
+    if (s.total >= 0) text += ", " + eta_text(s);
   }
   if (s.total < 0) text += ", elapsed " + format_duration(s.elapsed_s);
   return with_label(s, std::move(text));
@@ -76,6 +104,22 @@ std::string describe_final(const ProgressSnapshot& s) {
   std::string text = count_text(s) + " in " + format_duration(s.elapsed_s);
   if (s.rate_per_s > 0) text += ", " + rate_text(s);
   return with_label(s, std::move(text));
+}
+
+// `value` / 1000^k below 999.5, with 3 significant digits, then suffixes[k].
+std::string scaled(double value, const std::array<const char*, 5>& suffixes) {
+  std::size_t suffix = 0;
+  double scaled_value = value;
+  // Promote at 999.5, not 1000, so that rounding never prints "1000" or "1000k".
+  while (std::fabs(scaled_value) >= 999.5 && suffix + 1 < suffixes.size()) {
+    scaled_value /= 1000.0;
+    ++suffix;
+  }
+  const double magnitude = std::fabs(scaled_value);
+  const int decimals = magnitude < 9.995 ? 2 : (magnitude < 99.95 ? 1 : 0);
+  std::array<char, 32> buffer{};
+  std::snprintf(buffer.data(), buffer.size(), "%.*f%s", decimals, scaled_value, suffixes[suffix]);
+  return buffer.data();
 }
 
 }  // namespace
@@ -101,19 +145,13 @@ ProgressMode default_progress_mode(std::FILE* stream) noexcept {
 
 std::string format_si(double value) {
   if (!std::isfinite(value)) return "?";
-  static constexpr std::array<const char*, 5> kSuffixes = {"", "k", "M", "G", "T"};
-  std::size_t suffix = 0;
-  double scaled = value;
-  // Promote at 999.5, not 1000, so that rounding never prints "1000" or "1000k".
-  while (std::fabs(scaled) >= 999.5 && suffix + 1 < kSuffixes.size()) {
-    scaled /= 1000.0;
-    ++suffix;
-  }
-  const double magnitude = std::fabs(scaled);
-  const int decimals = magnitude < 9.995 ? 2 : (magnitude < 99.95 ? 1 : 0);
-  std::array<char, 32> buffer{};
-  std::snprintf(buffer.data(), buffer.size(), "%.*f%s", decimals, scaled, kSuffixes[suffix]);
-  return buffer.data();
+  return scaled(value, {"", "k", "M", "G", "T"});
+}
+
+std::string format_bytes(double bytes) {
+  if (!std::isfinite(bytes)) return "? B";
+  if (std::fabs(bytes) < 999.5) return std::to_string(std::llround(bytes)) + " B";
+  return scaled(bytes, {" B", " kB", " MB", " GB", " TB"});
 }
 
 std::string format_duration(double seconds) {
@@ -151,7 +189,7 @@ ProgressBoard::TaskId ProgressBoard::begin(std::string_view label, std::int64_t 
   const double now = options_.now_seconds();
   const TaskId id = next_id_++;
   tasks_.push_back(
-      Task{id, printable(label), printable(unit), 0, total < 0 ? -1 : total, now, now});
+      Task{id, printable(label), printable(unit), 0, total < 0 ? -1 : total, now, now, adopter_});
   if (options_.mode == ProgressMode::terminal &&
       (!drawn_once_ || now - last_draw_ >= options_.redraw_interval_s - kClockSlack)) {
     draw_locked(now);
@@ -159,19 +197,28 @@ ProgressBoard::TaskId ProgressBoard::begin(std::string_view label, std::int64_t 
   return id;
 }
 
+bool ProgressBoard::adopt_new_tasks(TaskId task) {
+  std::lock_guard lock(mutex_);
+  if (find_locked(task) == nullptr) return false;
+  adopter_ = task;
+  return true;
+}
+
 bool ProgressBoard::advance(TaskId task, std::int64_t delta) {
   std::lock_guard lock(mutex_);
-  auto it = std::find_if(tasks_.begin(), tasks_.end(), [&](const Task& t) { return t.id == task; });
-  if (it == tasks_.end()) return false;
-  it->count += delta;
+  Task* advanced = find_locked(task);
+  if (advanced == nullptr) return false;
+  advanced->count += delta;
   const double now = options_.now_seconds();
+  // A part's progress shows in its parent's line.
+  Task& shown = advanced->parent != 0 ? *find_locked(advanced->parent) : *advanced;
   if (options_.mode == ProgressMode::terminal) {
     if (!drawn_once_ || now - last_draw_ >= options_.redraw_interval_s - kClockSlack) {
       draw_locked(now);
     }
-  } else if (now - it->last_line >= options_.plain_interval_s - kClockSlack) {
-    it->last_line = now;
-    out_ << kPlainPrefix << describe_running(snapshot_of(*it, now)) << '\n';
+  } else if (now - shown.last_line >= options_.plain_interval_s - kClockSlack) {
+    shown.last_line = now;
+    out_ << kPlainPrefix << describe_locked(shown, now) << '\n';
     out_.flush();
   }
   return true;
@@ -184,6 +231,9 @@ std::optional<ProgressSnapshot> ProgressBoard::end(TaskId task) {
   const double now = options_.now_seconds();
   ProgressSnapshot final_state = snapshot_of(*it, now);
   tasks_.erase(it);
+  if (adopter_ == task) adopter_ = 0;
+  for (Task& part : tasks_)
+    if (part.parent == task) part.parent = 0;  // outlived their parent: drawn on their own
   if (options_.mode == ProgressMode::terminal) {
     // The final line replaces the live one and stays; the others go on below it.
     out_ << '\r' << describe_final(final_state) << kClearToEnd << '\n';
@@ -228,7 +278,21 @@ ProgressSnapshot ProgressBoard::snapshot_of(const Task& task, double now) const 
   // The mean since begin rather than a moving average: steadier ETAs for the batchy work
   // (layers, shards) this reports, and exact to test.
   s.rate_per_s = s.elapsed_s > 0 ? static_cast<double>(task.count) / s.elapsed_s : 0.0;
+  s.parent = task.parent;
   return s;
+}
+
+ProgressBoard::Task* ProgressBoard::find_locked(TaskId task) {
+  auto it = std::find_if(tasks_.begin(), tasks_.end(), [&](const Task& t) { return t.id == task; });
+  return it == tasks_.end() ? nullptr : &*it;
+}
+
+std::string ProgressBoard::describe_locked(const Task& task, double now) const {
+  if (task.total < 0)
+    for (const Task& part : tasks_)
+      if (part.parent == task.id && part.total > 0)
+        return describe_by_part(snapshot_of(task, now), snapshot_of(part, now));
+  return describe_running(snapshot_of(task, now));
 }
 
 void ProgressBoard::draw_locked(double now) {
@@ -240,8 +304,9 @@ void ProgressBoard::draw_locked(double now) {
   }
   std::string line;
   for (const Task& task : tasks_) {
+    if (task.parent != 0) continue;
     if (!line.empty()) line += " | ";
-    line += describe_running(snapshot_of(task, now));
+    line += describe_locked(task, now);
   }
   out_ << '\r' << fit(std::move(line)) << kClearToEnd;
   out_.flush();

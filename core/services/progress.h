@@ -38,7 +38,8 @@ struct ProgressSnapshot {
   std::int64_t count = 0;
   std::int64_t total = -1;  // < 0: unknown
   double elapsed_s = 0.0;
-  double rate_per_s = 0.0;  // mean since begin; 0 while no time has passed
+  double rate_per_s = 0.0;   // mean since begin; 0 while no time has passed
+  std::uint64_t parent = 0;  // the task this one is a part of, or 0 (Note [Parts of a task])
 };
 
 // Whether `stream` is a terminal (isatty); false for NULL or a stream without a descriptor.
@@ -50,8 +51,22 @@ ProgressMode default_progress_mode(std::FILE* stream) noexcept;
 
 // 3 significant digits with k/M/G/T suffixes: 5 -> "5.00", 12.5 -> "12.5", 1500 -> "1.50k".
 std::string format_si(double value);
+// Decimal units (1 kB = 1000 B, as MB/s is): 512 -> "512 B", 1500 -> "1.50 kB",
+// 9987188 -> "9.99 MB". Tasks whose unit is "bytes" are drawn this way.
+std::string format_bytes(double bytes);
 // "m:ss" under an hour, else "h:mm:ss"; "--:--" for negative or non-finite durations.
 std::string format_duration(double seconds);
+
+// Note [Parts of a task]
+// Some work is best measured by its parts: `data prepare` counts the records it packs,
+// while the data source it reads knows the size of its input and how much of it it has
+// read. After adopt_new_tasks(task), every task begun until `task` ends is a part of it.
+// Parts are not drawn on their own (their final lines still are); a task without a total
+// of its own shows, instead of its rate, the fraction done of its first part that has a
+// total, the part's rate and an ETA from them:
+//   data prepare: 5120 records, 41% of 100 MB, 6.19 MB/s, ETA 0:06
+// The part's rate is over the task's elapsed time, which began before the part and so
+// includes its start-up: the ETA is elapsed × (1 - f) / f, f the part's count / total.
 
 // Every member may be called from any thread. Nothing renders in the background: output
 // happens inside begin/advance/end/write_around, throttled by the injected clock.
@@ -70,6 +85,9 @@ class ProgressBoard {
   TaskId begin(std::string_view label, std::int64_t total, std::string_view unit);
   // False (and nothing happens) for an unknown or ended task.
   bool advance(TaskId task, std::int64_t delta);
+  // Tasks begun from now until `task` ends are its parts (Note [Parts of a task]). False
+  // (and nothing changes) for an unknown or ended task.
+  bool adopt_new_tasks(TaskId task);
   // Always prints the task's final line: count, elapsed time, mean rate. Returns the final
   // state, or nullopt for an unknown or already ended task.
   std::optional<ProgressSnapshot> end(TaskId task);
@@ -94,9 +112,13 @@ class ProgressBoard {
     std::int64_t total;
     double start;
     double last_line;  // plain mode: when this task's last line was written
+    TaskId parent;     // 0: drawn on its own
   };
 
   ProgressSnapshot snapshot_of(const Task& task, double now) const;
+  Task* find_locked(TaskId task);
+  // The task's line: with a part's fraction and ETA when it has no total of its own.
+  std::string describe_locked(const Task& task, double now) const;
   void draw_locked(double now);
   void clear_locked();
   std::string fit(std::string line) const;
@@ -106,6 +128,7 @@ class ProgressBoard {
   mutable std::mutex mutex_;  // guards everything below and writes to out_
   std::vector<Task> tasks_;   // few at a time: a vector beats a map
   TaskId next_id_ = 1;
+  TaskId adopter_ = 0;  // the task whose parts new tasks become, or 0
   bool line_visible_ = false;
   double last_draw_ = 0.0;
   bool drawn_once_ = false;

@@ -14,6 +14,7 @@ int config_check(const Args& args);
 int run(const Args& args);
 int plan(const Args& args);
 int data_prepare(const Args& args);
+int tokenizer_train(const Args& args);
 int generate(const Args& args);
 int eval(const Args& args);
 int version(const Args& args);

@@ -27,6 +27,8 @@ Commands:
   run FILE [--set K=V]           run a pipeline (configs/quickstart.json to begin with)
   plan MODEL [--method M]        GPU memory, which and how many GPUs, time and cost
   data prepare FILE [--set K=V]  only the pipeline's data.prepare stages: records to token shards
+  tokenizer train --input PATH --output DIR [--vocab-size N]
+                                 learn a byte-level BPE tokenizer from text, write tokenizer.json
   generate MODEL -p PROMPT       continue prompts with a model (streams one, batches several)
   eval MODEL --shards DIR        perplexity over token shards, a JSON Lines file or a text
   version [--json]               the lmforge and plugin ABI versions
@@ -49,6 +51,7 @@ const std::vector<Command>& commands() {
       {{"run"}, lmf::cli::run},
       {{"plan"}, lmf::cli::plan},
       {{"data", "prepare"}, lmf::cli::data_prepare},
+      {{"tokenizer", "train"}, lmf::cli::tokenizer_train},
       {{"generate"}, lmf::cli::generate},
       {{"eval"}, lmf::cli::eval},
       {{"version"}, lmf::cli::version},

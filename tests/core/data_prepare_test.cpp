@@ -20,6 +20,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <map>
 #include <optional>
@@ -187,10 +188,12 @@ class CancellingServices : public pipeline::RunServices {
   }
   void progress_advance(uint64_t task, int64_t delta) override {
     RunServices::progress_advance(task, delta);
-    if (prepare_task == task && ++advances == cancel_after)
-      services::Cancellation::process().request();
+    if (prepare_task != task) return;
+    if (on_prepare_advance) on_prepare_advance();
+    if (++advances == cancel_after) services::Cancellation::process().request();
   }
 
+  std::function<void()> on_prepare_advance;  // runs after each advance of data prepare's task
   std::optional<uint64_t> prepare_task;
   uint64_t advances = 0;
   uint64_t cancel_after = 0;  // 0: never
@@ -529,6 +532,29 @@ TEST_F(DataPrepare, ResumeWithAnotherVocabularyIsRefused) {
                        output.string() + " holds shards of a vocabulary of 70000 ids"));
   EXPECT_TRUE(Contains(result.stages[0].error, "now has 258"));
   EXPECT_EQ(snapshot(output), before);
+}
+
+// A data source may report progress of its own from inside next_batch, as the corpus
+// source does (bytes read of its input's size). Such tasks are parts of data prepare's,
+// which so gets the fraction read and an ETA (Note [Parts of a task]); list_source reports
+// none, so the test begins one while the stage runs.
+TEST_F(DataPrepare, TasksBegunWhileItRunsArePartsOfItsProgress) {
+  TempDir temp;
+  std::optional<services::ProgressSnapshot> part;
+  services.on_prepare_advance = [&] {
+    if (part) return;
+    const uint64_t task = services.progress_begin("list_source", "source: 1 files", 1000, "bytes");
+    services.progress_advance(task, 250);
+    for (const services::ProgressSnapshot& running : progress.snapshot())
+      if (running.id == task) part = running;
+    services.progress_end(task);
+  };
+  run_to_completion(pipeline_of(temp.path() / "shards", Source{kMixedTexts, 2}));
+  services.on_prepare_advance = nullptr;
+  ASSERT_TRUE(part.has_value());
+  ASSERT_TRUE(services.prepare_task.has_value());
+  EXPECT_EQ(part->parent, *services.prepare_task);
+  EXPECT_EQ(part->count, 250);
 }
 
 TEST_F(DataPrepare, EmptySource) {

@@ -269,6 +269,134 @@ TEST_F(ServicesProgress, ConcurrentAdvancesAreAllCounted) {
   EXPECT_EQ(final_state->count, 8000);
 }
 
+// Progress in bytes, and tasks measured by their parts (Note [Parts of a task]).
+
+TEST(ServicesProgressFormat, BytesInDecimalUnits) {
+  EXPECT_EQ(format_bytes(0), "0 B");
+  EXPECT_EQ(format_bytes(512), "512 B");
+  EXPECT_EQ(format_bytes(999.4), "999 B");
+  EXPECT_EQ(format_bytes(999.6), "1.00 kB");
+  EXPECT_EQ(format_bytes(1500), "1.50 kB");
+  EXPECT_EQ(format_bytes(9'987'188), "9.99 MB");
+  EXPECT_EQ(format_bytes(100'000'000), "100 MB");
+  EXPECT_EQ(format_bytes(2.5e9), "2.50 GB");
+}
+
+TEST_F(ServicesProgress, ABytesTaskIsDrawnInDecimalUnits) {
+  ProgressBoard board(out, options(ProgressMode::terminal));
+  const auto task = board.begin("jsonl source: 1 files", 10'000'000, "bytes");
+  now = 10.0;
+  board.advance(task, 2'500'000);
+  // 250 kB/s; 7.5 MB left at that rate: 30 s.
+  EXPECT_EQ(last_drawn(out.str()),
+            "jsonl source: 1 files: 2.50 MB/10.0 MB (25%), 250 kB/s, ETA 0:30");
+  now = 20.0;
+  board.advance(task, 7'500'000);
+  board.end(task);
+  EXPECT_NE(out.str().find("\rjsonl source: 1 files: 10.0 MB/10.0 MB in 0:20, 500 kB/s\x1b[K\n"),
+            std::string::npos)
+      << out.str();
+}
+
+TEST_F(ServicesProgress, ATaskWithoutTotalShowsTheFractionAndEtaOfItsPart) {
+  ProgressBoard board(out, options(ProgressMode::terminal));
+  const auto prepare = board.begin("data prepare", -1, "records");
+  ASSERT_TRUE(board.adopt_new_tasks(prepare));
+  now = 1.0;
+  const auto bytes = board.begin("jsonl source: 1 files", 100'000'000, "bytes");
+  const auto records_out = board.begin("jsonl source: records out", -1, "records");
+
+  now = 5.0;
+  board.advance(bytes, 25'000'000);
+  board.advance(records_out, 5000);
+  now = 10.0;  // redraws are throttled: one advance a step
+  board.advance(prepare, 5000);
+  // A quarter of 100 MB read in the task's 10 s: 2.5 MB/s, 30 s to go. The parts have no
+  // place of their own.
+  EXPECT_EQ(last_drawn(out.str()),
+            "data prepare: 5000 records, 25% of 100 MB, 2.50 MB/s, ETA 0:30");
+
+  const auto snapshot = board.snapshot();
+  ASSERT_EQ(snapshot.size(), 3u);
+  EXPECT_EQ(snapshot[0].parent, 0u);
+  EXPECT_EQ(snapshot[1].parent, prepare);
+  EXPECT_EQ(snapshot[2].parent, prepare);
+
+  now = 15.0;
+  board.advance(bytes, 75'000'000);
+  now = 20.0;
+  board.advance(prepare, 5000);
+  EXPECT_EQ(last_drawn(out.str()),
+            "data prepare: 10000 records, 100% of 100 MB, 5.00 MB/s, ETA 0:00");
+}
+
+TEST_F(ServicesProgress, PartsWriteNoPlainLinesOfTheirOwn) {
+  ProgressBoard board(out, options(ProgressMode::plain));
+  const auto prepare = board.begin("data prepare", -1, "records");
+  board.adopt_new_tasks(prepare);
+  const auto bytes = board.begin("source", 1000, "bytes");
+  now = 5.0;
+  board.advance(bytes, 100);
+  EXPECT_EQ(out.str(), "") << "within the parent's interval";
+  now = 10.0;
+  board.advance(bytes, 400);  // a part's advance writes its parent's line
+  EXPECT_EQ(out.str(),
+            "[lmforge] progress data prepare: 0 records, 50% of 1.00 kB, 50 B/s, ETA 0:10\n");
+  now = 12.0;
+  board.advance(prepare, 24);
+  EXPECT_EQ(out.str(),
+            "[lmforge] progress data prepare: 0 records, 50% of 1.00 kB, 50 B/s, ETA 0:10\n")
+      << "the interval counts from the parent's last line";
+  board.end(bytes);  // a part's final line is kept
+  EXPECT_EQ(out.str(),
+            "[lmforge] progress data prepare: 0 records, 50% of 1.00 kB, 50 B/s, ETA 0:10\n"
+            "[lmforge] progress source: 500 B/1.00 kB in 0:12, 42 B/s\n");
+}
+
+TEST_F(ServicesProgress, ATaskWithATotalKeepsItsOwnEta) {
+  ProgressBoard board(out, options(ProgressMode::terminal));
+  const auto train = board.begin("train", 100, "steps");
+  board.adopt_new_tasks(train);
+  const auto part = board.begin("shard", 10, "files");
+  now = 5.0;
+  board.advance(part, 9);
+  now = 10.0;
+  board.advance(train, 50);
+  EXPECT_EQ(last_drawn(out.str()), "train: 50/100 steps (50%), 5.00 steps/s, ETA 0:10");
+}
+
+TEST_F(ServicesProgress, WithoutAPartThatHasATotalTheElapsedTimeIsShown) {
+  ProgressBoard board(out, options(ProgressMode::terminal));
+  const auto prepare = board.begin("data prepare", -1, "records");
+  board.adopt_new_tasks(prepare);
+  board.begin("records out", -1, "records");
+  now = 10.0;
+  board.advance(prepare, 100);
+  EXPECT_EQ(last_drawn(out.str()), "data prepare: 100 records, 10.0 records/s, elapsed 0:10");
+}
+
+TEST_F(ServicesProgress, AdoptionEndsWithTheParent) {
+  ProgressBoard board(out, options(ProgressMode::terminal));
+  EXPECT_FALSE(board.adopt_new_tasks(42)) << "no such task";
+  const auto prepare = board.begin("data prepare", -1, "records");
+  board.adopt_new_tasks(prepare);
+  const auto part = board.begin("records out", -1, "records");
+  now = 1.0;
+  board.end(prepare);
+  EXPECT_FALSE(board.adopt_new_tasks(prepare)) << "an ended task adopts nothing";
+
+  const auto later = board.begin("pack", 2, "shards");
+  now = 2.0;
+  board.advance(part, 3);
+  const auto snapshot = board.snapshot();
+  ASSERT_EQ(snapshot.size(), 2u);
+  EXPECT_EQ(snapshot[0].parent, 0u) << "a part that outlives its parent stands alone";
+  EXPECT_EQ(snapshot[1].id, later);
+  EXPECT_EQ(snapshot[1].parent, 0u);
+  EXPECT_EQ(last_drawn(out.str()),
+            "records out: 3 records, 1.50 records/s, elapsed 0:02 | pack: 0/2 shards (0%)");
+}
+
 TEST(ServicesProgressTerminal, FilesAndNullAreNotTerminals) {
   EXPECT_FALSE(is_terminal(nullptr));
   std::FILE* file = std::tmpfile();

@@ -409,7 +409,11 @@ std::filesystem::path resolve_tokenizer_file(const std::filesystem::path& path) 
 }
 
 PipelineParts load_tokenizer_json(const std::filesystem::path& file, const LoadOptions& options) {
-  const std::string text = read_file(file);
+  return parse_tokenizer_json(read_file(file), file, options);
+}
+
+PipelineParts parse_tokenizer_json(const std::string& text, const std::filesystem::path& file,
+                                   const LoadOptions& options) {
   Json root;
   try {
     root = Json::parse(text);

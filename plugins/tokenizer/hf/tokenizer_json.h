@@ -29,4 +29,9 @@ std::filesystem::path resolve_tokenizer_file(const std::filesystem::path& path);
 
 PipelineParts load_tokenizer_json(const std::filesystem::path& file, const LoadOptions& options);
 
+// The same from the file's text already in memory (a tokenizer just trained); `file` names
+// it in messages, and tokenizer_config.json is looked for beside it.
+PipelineParts parse_tokenizer_json(const std::string& text, const std::filesystem::path& file,
+                                   const LoadOptions& options);
+
 }  // namespace lmf::tokenizers::hf

@@ -110,6 +110,10 @@ Expected read_expected(const std::filesystem::path& file) {
                              ": subject needs one of \"tokenizer\" and \"fixture\"");
   if (subject.contains("overlay") && subject["overlay"].is_string())
     out.overlay = subject["overlay"].get<std::string>();
+  if (subject.contains("file") && subject["file"].is_string())
+    out.file = subject["file"].get<std::string>();
+  if (subject.contains("corpus") && subject["corpus"].is_string())
+    out.corpus = subject["corpus"].get<std::string>();
   out.config = subject.value("config", json::object());
   out.vocab_size = root.at("vocab_size").get<uint32_t>();
   for (const json& token : root.at("tokens")) {
@@ -150,10 +154,17 @@ Expected read_expected(const std::filesystem::path& file) {
 std::vector<std::filesystem::path> expected_files(const std::filesystem::path& folder) {
   std::vector<std::filesystem::path> files;
   std::error_code error;
-  for (const auto& entry : std::filesystem::directory_iterator(folder, error)) {
-    const std::string name = entry.path().filename().string();
-    if (name.size() > 14 && name.ends_with(".expected.json")) files.push_back(entry.path());
-  }
+  auto add_from = [&files, &error](const std::filesystem::path& dir) {
+    for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
+      const std::string name = entry.path().filename().string();
+      if (name.size() > 14 && name.ends_with(".expected.json")) files.push_back(entry.path());
+    }
+  };
+  add_from(folder);
+  // Subjects of other tokenizer components keep their files in a folder of their own
+  // (sentencepiece/).
+  for (const auto& entry : std::filesystem::directory_iterator(folder, error))
+    if (entry.is_directory()) add_from(entry.path());
   std::sort(files.begin(), files.end());
   return files;
 }
@@ -163,7 +174,7 @@ std::filesystem::path materialize_tokenizer(const Expected& expected,
                                             const std::filesystem::path& fixtures_dir,
                                             const std::filesystem::path& work_dir) {
   const std::filesystem::path base = expected.fixture.empty()
-                                         ? cache_dir / expected.tokenizer / "tokenizer.json"
+                                         ? cache_dir / expected.tokenizer / expected.file
                                          : fixtures_dir / expected.fixture;
   if (!std::filesystem::exists(base))
     throw std::runtime_error(base.string() +

@@ -48,6 +48,8 @@ struct Expected {
   std::string component;  // the tokenizer component to create, e.g. "hf"
   std::string tokenizer;  // folder of the fetched files (.cache/tokenizers/<tokenizer>), or
   std::string fixture;    // a committed tokenizer file (relative to the fixtures)
+  std::string file = "tokenizer.json";  // the file to load in the fetched folder
+  std::string corpus = "corpus.jsonl";  // the texts (relative to the fixtures)
   std::string overlay;    // a variant applied on top (relative to the fixtures), or ""
   nlohmann::json config;  // config fields besides "path"
   uint32_t vocab_size = 0;
@@ -57,7 +59,7 @@ struct Expected {
 
 Expected read_expected(const std::filesystem::path& file);
 
-// Every *.expected.json in `folder`, by name.
+// Every *.expected.json in `folder` and in its subfolders (one level), by path.
 std::vector<std::filesystem::path> expected_files(const std::filesystem::path& folder);
 
 // The tokenizer file to load for `expected`: the fetched tokenizer.json (or the committed
