@@ -4,6 +4,7 @@
 #include "core/data/manifest.h"
 #include "core/data/shard_writer.h"
 #include "core/plugin/component_instance.h"
+#include "core/plugin/component_spec.h"
 #include "core/plugin/host_api.h"
 
 #include <algorithm>
@@ -169,25 +170,8 @@ const json& prepare_params_schema() { return params_schema; }
 
 std::vector<PrepareIssue> validate_prepare_params(json& params, const std::string& params_pointer,
                                                   const plugin::PluginRegistry& registry) {
-  std::vector<PrepareIssue> issues;
-  const std::pair<const char*, lmf_kind> parts[] = {{"source", LMF_KIND_DATA_SOURCE},
-                                                    {"tokenizer", LMF_KIND_TOKENIZER}};
-  for (const auto& [field, kind] : parts) {
-    if (!params.contains(field) || !params[field].is_object() || !params[field].contains("component")) continue;
-    const std::string pointer = params_pointer + "/" + field;
-    std::optional<plugin::ComponentRef> ref;
-    try {
-      ref = registry.require(kind, params[field]["component"].get<std::string>());
-    } catch (const std::exception& e) {
-      issues.push_back({pointer + "/component", e.what(), true});
-      continue;
-    }
-    if (!params[field].contains("config")) params[field]["config"] = json::object();
-    for (const config::ValidationIssue& issue :
-         config::validate(json::parse(ref->schema()), params[field]["config"], pointer + "/config"))
-      issues.push_back({issue.pointer, issue.message, false});
-  }
-  return issues;
+  return plugin::validate_component_specs(
+      params, params_pointer, {{"source", LMF_KIND_DATA_SOURCE}, {"tokenizer", LMF_KIND_TOKENIZER}}, registry);
 }
 
 json run_prepare(const json& params, const plugin::PluginRegistry& registry,

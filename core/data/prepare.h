@@ -3,6 +3,7 @@
 #pragma once
 
 #include "core/pipeline/run_services.h"
+#include "core/plugin/component_spec.h"
 #include "core/plugin/registry.h"
 
 #include <nlohmann/json.hpp>
@@ -18,11 +19,7 @@ const nlohmann::json& prepare_params_schema();
 // Problems with the source's and tokenizer's components and their configs (validated
 // against their schemas, defaults filled into `params`), each as {pointer below
 // `params_pointer`, message, whether a component is missing}.
-struct PrepareIssue {
-  std::string pointer;
-  std::string message;
-  bool missing_component = false;
-};
+using PrepareIssue = plugin::SpecIssue;
 std::vector<PrepareIssue> validate_prepare_params(nlohmann::json& params, const std::string& params_pointer,
                                                   const plugin::PluginRegistry& registry);
 

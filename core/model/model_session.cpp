@@ -1,6 +1,5 @@
 #include "core/model/model_session.h"
 
-#include "core/config/schema.h"
 #include "core/plugin/host_api.h"
 #include "core/plugin/status.h"
 
@@ -45,26 +44,10 @@ const json& model_params_schema_properties() { return kProperties; }
 
 std::vector<ModelParamsIssue> validate_model_params(json& params, const std::string& pointer,
                                                     const plugin::PluginRegistry& registry) {
-  std::vector<ModelParamsIssue> issues;
   if (!params.contains("tokenizer") && params.contains("model") && params["model"].is_string())
     params["tokenizer"] = tokenizer_spec(params);
-  const std::pair<const char*, lmf_kind> parts[] = {{"backend", LMF_KIND_BACKEND},
-                                                    {"tokenizer", LMF_KIND_TOKENIZER}};
-  for (const auto& [field, kind] : parts) {
-    if (!params.contains(field) || !params[field].is_object() || !params[field].contains("component")) continue;
-    std::optional<plugin::ComponentRef> ref;
-    try {
-      ref = registry.require(kind, params[field]["component"].get<std::string>());
-    } catch (const std::exception& e) {
-      issues.push_back({pointer + "/" + field + "/component", e.what(), true});
-      continue;
-    }
-    if (!params[field].contains("config")) params[field]["config"] = json::object();
-    for (const config::ValidationIssue& issue : config::validate(
-             json::parse(ref->schema()), params[field]["config"], pointer + "/" + field + "/config"))
-      issues.push_back({issue.pointer, issue.message, false});
-  }
-  return issues;
+  return plugin::validate_component_specs(
+      params, pointer, {{"backend", LMF_KIND_BACKEND}, {"tokenizer", LMF_KIND_TOKENIZER}}, registry);
 }
 
 ModelSession::ModelSession(const json& params, const plugin::PluginRegistry& registry)

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "core/plugin/component_instance.h"
+#include "core/plugin/component_spec.h"
 #include "core/plugin/registry.h"
 
 #include <lmf/lmf_backend.h>
@@ -43,11 +44,7 @@ class ModelSession {
 
 // Adds the params' components to the problems a pipeline check reports (missing
 // component, config not matching its schema), with JSON pointers under `pointer`.
-struct ModelParamsIssue {
-  std::string pointer;
-  std::string message;
-  bool missing_component = false;
-};
+using ModelParamsIssue = plugin::SpecIssue;
 std::vector<ModelParamsIssue> validate_model_params(nlohmann::json& params, const std::string& pointer,
                                                     const plugin::PluginRegistry& registry);
 
