@@ -101,7 +101,7 @@ std::vector<GenerationOutput> generate(Decoder& decoder, std::vector<GenerationR
                         decoder.cuda_graphs());
   std::vector<int64_t> next(batch, 0);
   int64_t active = batch;
-  for (int64_t step = 0; active > 0; ++step) {
+  while (active > 0) {
     const bool stop_all = cancelled && cancelled();
     for (int64_t b = 0; b < batch; ++b) {
       Sequence& s = sequences[b];

@@ -32,11 +32,4 @@ std::pair<torch::Tensor, torch::Tensor> KvCache::write_slot(int64_t layer, const
   return {keys_[layer], values_[layer]};
 }
 
-size_t KvCache::bytes() const {
-  size_t total = 0;
-  for (size_t i = 0; i < keys_.size(); ++i)
-    total += 2 * keys_[i].numel() * keys_[i].element_size();
-  return total;
-}
-
 }  // namespace lmf::torch_backend

@@ -33,8 +33,6 @@ class KvCache {
   std::pair<torch::Tensor, torch::Tensor> write_slot(int64_t layer, const torch::Tensor& k,
                                                      const torch::Tensor& v, const torch::Tensor& slot);
 
-  size_t bytes() const;
-
  private:
   std::vector<torch::Tensor> keys_, values_;
   int64_t capacity_;
