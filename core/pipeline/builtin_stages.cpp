@@ -3,6 +3,8 @@
 #include "core/data/prepare.h"
 #include "core/model/evaluate_stage.h"
 #include "core/model/generate_stage.h"
+#include "core/model/train_stage.h"
+#include "core/tokenizer/train_stage.h"
 
 #include <map>
 #include <stdexcept>
@@ -76,14 +78,16 @@ nlohmann::json run_plugins_check(const nlohmann::json& params,
 }  // namespace
 
 std::vector<std::string> builtin_stage_names() {
-  return {"plugins.check", "data.prepare", "model.generate", "model.evaluate"};
+  return {"plugins.check", "data.prepare", "tokenizer.train", "model.generate", "model.evaluate", "model.train"};
 }
 
 const nlohmann::json& builtin_stage_schema(const std::string& name) {
   if (name == "plugins.check") return plugins_check_schema;
   if (name == "data.prepare") return data::prepare_params_schema();
+  if (name == "tokenizer.train") return tokenizer::train_params_schema();
   if (name == "model.generate") return model::generate_params_schema();
   if (name == "model.evaluate") return model::evaluate_params_schema();
+  if (name == "model.train") return model::train_params_schema();
   throw std::out_of_range("no builtin stage \"" + name + "\"");
 }
 
@@ -93,6 +97,12 @@ std::vector<BuiltinIssue> validate_builtin_stage(const std::string& name, nlohma
   std::vector<BuiltinIssue> issues;
   if (name == "data.prepare")
     for (const data::PrepareIssue& issue : data::validate_prepare_params(params, params_pointer, registry))
+      issues.push_back({issue.pointer, issue.message, issue.missing_component});
+  if (name == "tokenizer.train")
+    for (const plugin::SpecIssue& issue : tokenizer::validate_train_params(params, params_pointer, registry))
+      issues.push_back({issue.pointer, issue.message, issue.missing_component});
+  if (name == "model.train")
+    for (const plugin::SpecIssue& issue : model::validate_train_params(params, params_pointer, registry))
       issues.push_back({issue.pointer, issue.message, issue.missing_component});
   if (name == "model.generate" || name == "model.evaluate")
     for (const model::ModelParamsIssue& issue : model::validate_model_params(params, params_pointer, registry))
@@ -104,8 +114,10 @@ nlohmann::json run_builtin_stage(const std::string& name, const nlohmann::json& 
                                  const plugin::PluginRegistry& registry, RunServices& services) {
   if (name == "plugins.check") return run_plugins_check(params, registry, services);
   if (name == "data.prepare") return data::run_prepare(params, registry, services);
+  if (name == "tokenizer.train") return tokenizer::run_train(params, registry, services);
   if (name == "model.generate") return model::run_generate(params, registry, services);
   if (name == "model.evaluate") return model::run_evaluate(params, registry, services);
+  if (name == "model.train") return model::run_train(params, registry, services);
   throw std::out_of_range("no builtin stage \"" + name + "\"");
 }
 

@@ -9,7 +9,8 @@ RunServices::RunServices(services::Logger& logger, services::ProgressBoard& prog
     : logger_(logger),
       progress_(progress),
       cancellation_(cancellation),
-      metrics_(std::make_unique<services::MetricsSink>()) {}
+      metrics_(std::make_unique<services::MetricsSink>()),
+      alarms_(services::seed_alarm_table(), &logger) {}
 
 void RunServices::set_config(nlohmann::json config) {
   std::lock_guard lock(config_mutex_);
@@ -17,7 +18,9 @@ void RunServices::set_config(nlohmann::json config) {
 }
 
 void RunServices::open_metrics(const std::filesystem::path& file) {
-  metrics_ = std::make_unique<services::MetricsSink>(file);
+  auto sink = std::make_unique<services::MetricsSink>(file);
+  sink->add_tensorboard(file.parent_path() / "tensorboard");
+  metrics_ = std::move(sink);
 }
 
 void RunServices::log(lmf_log_level level, std::string_view source, std::string_view message) {
@@ -29,6 +32,7 @@ void RunServices::log(lmf_log_level level, std::string_view source, std::string_
 void RunServices::metric(std::string_view source, std::string_view name, double value,
                          int64_t step) {
   metrics_->record(source, name, value, step);
+  alarms_.observe(name, value, step);
 }
 
 uint64_t RunServices::progress_begin(std::string_view source, std::string_view label, int64_t total,

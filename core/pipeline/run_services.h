@@ -1,6 +1,6 @@
 // The host services of a run: what plugins reach through lmf_host_api, wired to the
-// logger, the progress board, the metrics file, the cancellation flag and the composed
-// configuration.
+// logger, the progress board, the metrics files, the training alarms, the cancellation flag
+// and the composed configuration.
 #pragma once
 
 #include "core/plugin/host_services.h"
@@ -8,6 +8,7 @@
 #include "core/services/log.h"
 #include "core/services/metrics.h"
 #include "core/services/progress.h"
+#include "core/services/training_alarms.h"
 
 #include <nlohmann/json.hpp>
 
@@ -23,10 +24,15 @@ class RunServices : public plugin::HostServices {
 
   // The configuration plugins read through config_get (a copy; empty object until set).
   void set_config(nlohmann::json config);
-  // Starts writing metrics to a JSON Lines file; before that, only the latest values are
-  // kept.
+  // Starts writing metrics to a JSON Lines file, and to TensorBoard event files in the
+  // folder `tensorboard/` beside it (MetricsSink::add_tensorboard); before that, only the
+  // latest values are kept.
   void open_metrics(const std::filesystem::path& file);
   services::MetricsSink& metrics() { return *metrics_; }
+  // Every metric() also goes through these: the seed's table until set_alarm_table (e.g.
+  // from a configuration's alarms, services::alarm_table_with_overrides).
+  void set_alarm_table(services::AlarmTable table) { alarms_.set_table(std::move(table)); }
+  services::TrainingAlarms& alarms() { return alarms_; }
   services::Logger& logger() { return logger_; }
   services::ProgressBoard& progress() { return progress_; }
 
@@ -47,6 +53,7 @@ class RunServices : public plugin::HostServices {
   services::ProgressBoard& progress_;
   services::Cancellation& cancellation_;
   std::unique_ptr<services::MetricsSink> metrics_;
+  services::TrainingAlarms alarms_;
   std::mutex config_mutex_;
   nlohmann::json config_ = nlohmann::json::object();
 };

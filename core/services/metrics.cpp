@@ -35,6 +35,7 @@ MetricsSink::MetricsSink(Clock now_unix_seconds) : now_(std::move(now_unix_secon
 
 MetricsSink::MetricsSink(const std::filesystem::path& path, OpenMode mode, Clock now_unix_seconds)
     : MetricsSink(std::move(now_unix_seconds)) {
+  mode_ = mode;
   errno = 0;
   file_.reset(std::fopen(path.c_str(), mode == OpenMode::append ? "a" : "w"));
   if (!file_) {
@@ -70,6 +71,7 @@ void MetricsSink::record(std::string_view source, std::string_view name, double 
 
   std::lock_guard lock(mutex_);
   latest_[std::string(name)] = MetricPoint{std::string(source), value, step, time};
+  if (tensorboard_) tensorboard_->add_scalar(name, value, step, time);
   if (!file_) return;
   errno = 0;
   const bool written = std::fwrite(line.data(), 1, line.size(), file_.get()) == line.size();
@@ -77,6 +79,25 @@ void MetricsSink::record(std::string_view source, std::string_view name, double 
   if (!flushed && error_.empty()) {
     error_ = "cannot write metrics file '" + path_->string() + "': " + errno_message(errno);
   }
+}
+
+void MetricsSink::add_tensorboard(const std::filesystem::path& folder) {
+  namespace fs = std::filesystem;
+  if (mode_ == OpenMode::truncate && fs::is_directory(folder)) {
+    for (const fs::directory_entry& entry : fs::directory_iterator(folder)) {
+      if (!entry.path().filename().string().starts_with(kTensorboardFilePrefix)) continue;
+      std::error_code removed;
+      fs::remove(entry.path(), removed);
+      if (removed) {
+        throw std::runtime_error("cannot delete the earlier TensorBoard event file '" +
+                                 entry.path().string() + "': " + removed.message());
+      }
+    }
+  }
+  auto writer =
+      std::make_unique<TensorboardWriter>(folder, TensorboardWriter::Options{"", "", now_});
+  std::lock_guard lock(mutex_);
+  tensorboard_ = std::move(writer);
 }
 
 std::map<std::string, MetricPoint> MetricsSink::latest() const {
@@ -88,9 +109,17 @@ std::optional<std::filesystem::path> MetricsSink::path() const {
   return path_;
 }
 
+std::optional<std::filesystem::path> MetricsSink::tensorboard_path() const {
+  std::lock_guard lock(mutex_);
+  if (!tensorboard_) return std::nullopt;
+  return tensorboard_->path();
+}
+
 std::string MetricsSink::error() const {
   std::lock_guard lock(mutex_);
-  return error_;
+  std::string tensorboard_error = tensorboard_ ? tensorboard_->error() : "";
+  if (error_.empty() || tensorboard_error.empty()) return error_ + tensorboard_error;
+  return error_ + "; " + tensorboard_error;
 }
 
 }  // namespace lmf::services

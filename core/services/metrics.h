@@ -1,5 +1,8 @@
-// Scalar metrics (lmf_host_api::metric): a JSON Lines file plus the latest value per name.
+// Scalar metrics (lmf_host_api::metric): a JSON Lines file, TensorBoard event files, and the
+// latest value per name.
 #pragma once
+
+#include "core/services/tensorboard_writer.h"
 
 #include <cstdint>
 #include <cstdio>
@@ -48,11 +51,22 @@ class MetricsSink {
   // Latest point per metric name.
   std::map<std::string, MetricPoint> latest() const;
 
+  // Also writes every later record to a TensorBoard event file in `folder`, created if
+  // missing (TensorboardWriter): tag = name, with the record's step and time. A truncating
+  // sink first deletes the folder's earlier event files, as it truncates its JSON Lines file,
+  // so TensorBoard shows this run alone; an appending one keeps them and starts a new file
+  // beside them (a resumed run). Throws std::runtime_error naming the path and the reason
+  // when a file cannot be deleted or created.
+  void add_tensorboard(const std::filesystem::path& folder);
+
   // The file written to, if any.
   std::optional<std::filesystem::path> path() const;
+  // The TensorBoard event file written to, if any.
+  std::optional<std::filesystem::path> tensorboard_path() const;
 
-  // The first write failure ("" when none). A full disk must not kill a training run over
-  // its metrics, so record() keeps going and the host reports this at the end of the run.
+  // The first write failure of each output ("" when none), joined with "; ". A full disk
+  // must not kill a training run over its metrics, so record() keeps going and the host
+  // reports this at the end of the run.
   std::string error() const;
 
  private:
@@ -61,9 +75,11 @@ class MetricsSink {
   };
 
   Clock now_;
+  OpenMode mode_ = OpenMode::truncate;
   std::optional<std::filesystem::path> path_;
   mutable std::mutex mutex_;  // guards everything below
   std::unique_ptr<std::FILE, FileCloser> file_;
+  std::unique_ptr<TensorboardWriter> tensorboard_;
   std::map<std::string, MetricPoint> latest_;
   std::string error_;
 };

@@ -1,32 +1,43 @@
 // lmforge tokenizer train: a byte-level BPE vocabulary learned from a corpus, written as
-// Hugging Face files (docs/tokenizers.md, "Training a tokenizer").
+// Hugging Face files (docs/tokenizers.md, "Training a tokenizer"). A one-stage pipeline of
+// the builtin stage tokenizer.train (core/tokenizer/train_stage.h), checked as any
+// pipeline is, whose stage runs here so that its errors keep their exit codes and name
+// the options (Note [Options as params]).
 #include "hosts/lmforge/cli_common.h"
 #include "hosts/lmforge/commands.h"
 #include "hosts/lmforge/exit_codes.h"
-#include "hosts/lmforge/training_corpus.h"
+#include "hosts/lmforge/pipeline_command.h"
 
-#include "core/config/schema.h"
-#include "core/plugin/component_instance.h"
 #include "core/plugin/status.h"
 #include "core/services/cancellation.h"
+#include "core/tokenizer/train_stage.h"
 
 #include <nlohmann/json.hpp>
 
-#include <cerrno>
-#include <chrono>
-#include <cstdio>
-#include <cstring>
-#include <filesystem>
-#include <iomanip>
 #include <iostream>
-#include <sstream>
+#include <map>
 #include <stdexcept>
 
 namespace lmf::cli {
 namespace {
 
-namespace fs = std::filesystem;
 using nlohmann::json;
+
+// Note [Options as params]
+// Each option is one param of the tokenizer.train stage, and the stage's schema holds the
+// defaults and the checks. A param the schema refuses is reported as its option, a usage
+// error (exit 2), as are the tokenizer's refusals of its options (LMF_ERR_INVALID_ARGUMENT).
+const std::map<std::string, std::string> kOptionOfParam = {{"inputs", "--input"},
+                                                           {"output", "--output"},
+                                                           {"vocab_size", "--vocab-size"},
+                                                           {"special_tokens", "--special"},
+                                                           {"min_frequency", "--min-frequency"},
+                                                           {"bos_token", "--bos-token"},
+                                                           {"eos_token", "--eos-token"},
+                                                           {"pad_token", "--pad-token"},
+                                                           {"unk_token", "--unk-token"},
+                                                           {"threads", "--threads"},
+                                                           {"tokenizer", "--tokenizer"}};
 
 constexpr const char* kUsage =
     "lmforge tokenizer train --input PATH... --output DIR [--vocab-size N] [--special LIST]";
@@ -35,7 +46,6 @@ struct TrainCommand {
   CommonOptions common;
   std::vector<std::string> inputs;
   std::string output;
-  int64_t vocab_size = 52000;
   std::vector<std::string> specials;
   std::string component = "hf";
   bool add_bos = false, add_eos = false;
@@ -50,8 +60,8 @@ po::options_description train_options(TrainCommand& c) {
       "output", po::value(&c.output),
       "the folder to write tokenizer.json and "
       "tokenizer_config.json into (created if missing)")(
-      "vocab-size", po::value(&c.vocab_size)->default_value(52000),
-      "tokens in the vocabulary, special tokens and the 256 byte symbols included")(
+      "vocab-size", po::value<int64_t>(),
+      "tokens in the vocabulary, special tokens and the 256 byte symbols included (default 52000)")(
       "special", po::value(&c.specials)->composing(),
       "special tokens, comma-separated, ids 0, 1, 2… in this order (default "
       "<bos>,<eos>,<pad>,<unk>; \"\" for none); repeatable")(
@@ -71,7 +81,6 @@ po::options_description train_options(TrainCommand& c) {
 }
 
 std::vector<std::string> split_specials(const std::vector<std::string>& lists) {
-  if (lists.empty()) return {"<bos>", "<eos>", "<pad>", "<unk>"};
   std::vector<std::string> tokens;
   for (const std::string& list : lists) {
     if (list.empty()) continue;
@@ -87,51 +96,50 @@ std::vector<std::string> split_specials(const std::vector<std::string>& lists) {
   return tokens;
 }
 
-// What the tokenizer's train call takes (for hf: plugins/tokenizer/hf/train_options.h).
-json train_request(const TrainCommand& c, const po::variables_map& variables) {
-  if (c.vocab_size <= 0 || c.vocab_size > INT32_MAX)
-    throw std::invalid_argument("--vocab-size " + std::to_string(c.vocab_size) +
-                                ": expected a positive integer below 2^31");
-  json request = {{"vocab_size", c.vocab_size}, {"special_tokens", split_specials(c.specials)}};
-  if (variables.count("min-frequency")) {
-    const int64_t min_frequency = variables["min-frequency"].as<int64_t>();
-    if (min_frequency < 0)
-      throw std::invalid_argument("--min-frequency " + std::to_string(min_frequency) +
-                                  ": expected 0 or more");
-    request["min_frequency"] = min_frequency;
-  }
-  if (variables.count("threads")) {
-    const int64_t threads = variables["threads"].as<int64_t>();
-    if (threads < 0) throw std::invalid_argument("--threads: expected 0 or more");
-    request["threads"] = threads;
-  }
-  for (const char* role : {"bos", "eos", "pad", "unk"})
-    if (variables.count(std::string(role) + "-token"))
-      request[std::string(role) + "_token"] =
-          variables[std::string(role) + "-token"].as<std::string>();
-  if (c.add_bos) request["add_bos_token"] = true;
-  if (c.add_eos) request["add_eos_token"] = true;
-  return request;
+// The stage's params; an option not given is left to the stage's default. The command
+// writes over an output folder's files, as it always has.
+json train_params(const TrainCommand& c, const po::variables_map& variables) {
+  json params = {{"inputs", c.inputs},         {"output", c.output},
+                 {"overwrite", true},          {"tokenizer", {{"component", c.component}}},
+                 {"add_bos_token", c.add_bos}, {"add_eos_token", c.add_eos}};
+  if (!c.specials.empty()) params["special_tokens"] = split_specials(c.specials);
+  for (const char* param : {"vocab_size", "min_frequency", "threads"})
+    if (variables.count(kOptionOfParam.at(param).substr(2)))
+      params[param] = variables[kOptionOfParam.at(param).substr(2)].as<int64_t>();
+  for (const char* param : {"bos_token", "eos_token", "pad_token", "unk_token"})
+    if (variables.count(kOptionOfParam.at(param).substr(2)))
+      params[param] = variables[kOptionOfParam.at(param).substr(2)].as<std::string>();
+  return params;
 }
 
-// Fails before any training when the folder cannot be made or written.
-void check_output_folder(const fs::path& output) {
-  std::error_code error;
-  fs::create_directories(output, error);
-  if (error || !fs::is_directory(output))
-    throw std::runtime_error("cannot create the output folder " + output.string() + ": " +
-                             (error ? error.message() : "a file of that name exists"));
-  const fs::path probe = output / ".lmforge-write-test";
-  if (std::FILE* file = std::fopen(probe.c_str(), "wb")) {
-    std::fclose(file);
-    fs::remove(probe, error);
-    return;
+// The checked pipeline of one tokenizer.train stage; issues with a param are reported as
+// its option (Note [Options as params]).
+Prepared prepare_stage(const CommonOptions& common, json params) {
+  json document = {
+      {"run", {{"name", "tokenizer-train"}}},
+      {"stages",
+       {{{"name", "train"}, {"builtin", "tokenizer.train"}, {"params", std::move(params)}}}}};
+  try {
+    return prepare_inline(common, std::move(document), "the lmforge tokenizer train command line");
+  } catch (const pipeline::PipelineInvalid& e) {
+    if (e.names_missing_component()) throw;
+    const std::string prefix = "/stages/0/params/";
+    std::string message;
+    for (const pipeline::ConfigIssue& issue : e.issues()) {
+      if (!issue.pointer.starts_with(prefix)) throw;
+      const std::string field = issue.pointer.substr(prefix.size());
+      const std::string param = field.substr(0, field.find('/'));
+      if (!kOptionOfParam.contains(param)) throw;
+      message += (message.empty() ? "" : "\n") + kOptionOfParam.at(param) +
+                 (field.size() > param.size() ? " (" + field.substr(param.size()) + ")" : "") +
+                 ": " + issue.message;
+    }
+    throw std::invalid_argument(message);
   }
-  throw std::runtime_error("the output folder " + output.string() +
-                           " is not writable: " + std::strerror(errno));
 }
 
-// A plugin's failure as this command's exit code: its options are the command line's.
+// A plugin's failure as this command's exit code: the tokenizer's options are the command
+// line's, a component that is missing or cannot train is a plugin problem.
 int report_failure(const plugin::PluginError& e) {
   std::cerr << "lmforge: " << e.what() << "\n";
   switch (e.code()) {
@@ -140,16 +148,11 @@ int report_failure(const plugin::PluginError& e) {
     case LMF_ERR_INVALID_ARGUMENT:
       return kExitUsage;
     case LMF_ERR_UNSUPPORTED:
+    case LMF_ERR_NOT_FOUND:
       return kExitPlugin;
     default:
       return kExitFailed;
   }
-}
-
-std::string megabytes(uint64_t bytes) {
-  std::ostringstream text;
-  text << std::fixed << std::setprecision(2) << static_cast<double>(bytes) / 1e6 << " MB";
-  return text.str();
 }
 
 }  // namespace
@@ -161,56 +164,25 @@ int tokenizer_train(const Args& args) {
   if (!parse_command(args, options, {}, variables, kUsage)) return kExitOk;
   if (command.inputs.empty()) throw std::invalid_argument("--input is required (see --help)");
   if (command.output.empty()) throw std::invalid_argument("--output is required (see --help)");
-  const json request = train_request(command, variables);
-  const fs::path output = command.output;
-  check_output_folder(output);
+  Prepared prepared = prepare_stage(command.common, train_params(command, variables));
 
-  auto session = open_session(command.common);
-  const plugin::ComponentRef ref =
-      session->registry().require(LMF_KIND_TOKENIZER, command.component);
-  json config = json::object();
-  if (const auto issues = config::validate(json::parse(ref.schema()), config); !issues.empty())
-    throw std::invalid_argument("tokenizer \"" + command.component +
-                                "\" cannot start without a config: " + issues[0].pointer + ": " +
-                                issues[0].message);
-  plugin::ComponentInstance tokenizer(ref, config);
-  const auto& vtable = tokenizer.vtable<lmf_tokenizer_vtable>(LMF_KIND_TOKENIZER);
-  if (vtable.train == nullptr || vtable.save == nullptr)
-    throw plugin::PluginError(LMF_ERR_UNSUPPORTED,
-                              tokenizer.label() + " cannot train or save a vocabulary");
-  TrainingCorpus corpus(command.inputs, session->registry());
-
-  const auto start = std::chrono::steady_clock::now();
-  const std::string request_text = request.dump();
   services::Cancellation& cancellation = services::Cancellation::process();
   cancellation.install_signal_handlers();
-  lmf_status_t* status =
-      vtable.train(tokenizer.get(), corpus.stream(), {request_text.data(), request_text.size()});
-  cancellation.restore_signal_handlers();
+  json summary;
   try {
-    corpus.rethrow_failure();  // what stopped the reading comes first, not the cancellation
+    summary =
+        tokenizer::run_train(prepared.pipeline.stages.at(0).spec["params"],
+                             prepared.session->registry(), prepared.session->services(),
+                             [](size_t, const std::string& input) { return "--input " + input; });
+  } catch (const plugin::PluginError& e) {
+    cancellation.restore_signal_handlers();
+    return report_failure(e);
   } catch (...) {
-    plugin::release_status(status);
+    cancellation.restore_signal_handlers();
     throw;
   }
-  try {
-    plugin::check_status(status, tokenizer.label());
-    if (corpus.texts() == 0) throw std::runtime_error("no text to train on: the inputs are empty");
-    const std::string folder = output.string();
-    plugin::check_status(vtable.save(tokenizer.get(), {folder.data(), folder.size()}),
-                         tokenizer.label());
-  } catch (const plugin::PluginError& e) {
-    return report_failure(e);
-  }
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-
-  std::cout << "Trained " << tokenizer.label() << ": " << vtable.vocab_size(tokenizer.get())
-            << " tokens from " << corpus.texts() << " texts (" << megabytes(corpus.bytes())
-            << " in " << corpus.files() << " files and " << corpus.sources() << " data sources) in "
-            << std::fixed << std::setprecision(1) << seconds << " s\n";
-  for (const char* file : {"tokenizer.json", "tokenizer_config.json"})
-    if (fs::exists(output / file)) std::cout << "  " << (output / file).string() << "\n";
+  cancellation.restore_signal_handlers();
+  std::cout << summary["table"].get<std::string>() << "\n";
   return kExitOk;
 }
 

@@ -17,6 +17,7 @@ int data_prepare(const Args& args);
 int tokenizer_train(const Args& args);
 int generate(const Args& args);
 int eval(const Args& args);
+int train(const Args& args);
 int version(const Args& args);
 
 }  // namespace lmf::cli

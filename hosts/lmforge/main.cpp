@@ -31,6 +31,7 @@ Commands:
                                  learn a byte-level BPE tokenizer from text, write tokenizer.json
   generate MODEL -p PROMPT       continue prompts with a model (streams one, batches several)
   eval MODEL --shards DIR        perplexity over token shards, a JSON Lines file or a text
+  train CONFIG                   pretrain or fine-tune (full, LoRA; causal LM, SFT, DPO), resumable
   version [--json]               the lmforge and plugin ABI versions
 
 `lmforge <command> --help` describes a command's options.
@@ -54,6 +55,7 @@ const std::vector<Command>& commands() {
       {{"tokenizer", "train"}, lmf::cli::tokenizer_train},
       {{"generate"}, lmf::cli::generate},
       {{"eval"}, lmf::cli::eval},
+      {{"train"}, lmf::cli::train},
       {{"version"}, lmf::cli::version},
   };
   return list;

@@ -159,6 +159,20 @@ TEST(CliTokenizerTrain, VocabSizeBelowTheAlphabetIsRefused) {
                        "byte symbols it must hold (260)"));
 }
 
+// The options are the tokenizer.train stage's params, checked by its schema before any
+// work; what it refuses is reported as the option, not as a JSON pointer.
+TEST(CliTokenizerTrain, OptionsOutOfRangeAreUsageErrorsNamingTheOption) {
+  TempDir temp;
+  const CliResult result =
+      run_lmforge(train_args({"--input", kCorpus, "--output", (temp.path() / "out").string(),
+                              "--vocab-size", "0", "--min-frequency", "-1"}));
+  EXPECT_EQ(result.exit_code, 2) << describe(result);
+  EXPECT_TRUE(Contains(result.err, "--vocab-size: must be >= 1, got 0"));
+  EXPECT_TRUE(Contains(result.err, "--min-frequency: must be >= 0, got -1"));
+  EXPECT_FALSE(Contains(result.err, "/stages/0/params"));
+  EXPECT_FALSE(fs::exists(temp.path() / "out"));
+}
+
 TEST(CliTokenizerTrain, AnOutputFolderThatCannotBeMadeIsNamed) {
   TempDir temp;
   const fs::path file = temp.path() / "a_file";

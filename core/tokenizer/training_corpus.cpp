@@ -1,4 +1,4 @@
-#include "hosts/lmforge/training_corpus.h"
+#include "core/tokenizer/training_corpus.h"
 
 #include "core/config/compose.h"
 #include "core/config/config_error.h"
@@ -14,7 +14,7 @@
 #include <set>
 #include <stdexcept>
 
-namespace lmf::cli {
+namespace lmf::tokenizer {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
@@ -61,7 +61,7 @@ bool has_glob_characters(const std::string& input) {
   return input.find_first_of("*?[") != std::string::npos;
 }
 
-std::vector<fs::path> glob_files(const std::string& pattern) {
+std::vector<fs::path> glob_files(const std::string& pattern, const std::string& label) {
   glob_t found{};
   const int rc = ::glob(pattern.c_str(), 0, nullptr, &found);
   std::vector<fs::path> files;
@@ -70,13 +70,13 @@ std::vector<fs::path> glob_files(const std::string& pattern) {
       if (fs::is_regular_file(found.gl_pathv[i])) files.emplace_back(found.gl_pathv[i]);
   globfree(&found);
   if (files.empty())
-    throw std::invalid_argument("--input " + pattern + ": no file matches (from " +
-                                fs::current_path().string() + ")");
+    throw std::invalid_argument(label + ": no file matches (from " + fs::current_path().string() +
+                                ")");
   return files;
 }
 
 // The visible regular files below `folder`, sorted by path.
-std::vector<fs::path> folder_files(const fs::path& folder) {
+std::vector<fs::path> folder_files(const fs::path& folder, const std::string& label) {
   std::vector<fs::path> files;
   for (auto it = fs::recursive_directory_iterator(folder); it != fs::recursive_directory_iterator();
        ++it) {
@@ -87,34 +87,28 @@ std::vector<fs::path> folder_files(const fs::path& folder) {
     if (it->is_regular_file()) files.push_back(it->path());
   }
   std::sort(files.begin(), files.end());
-  if (files.empty())
-    throw std::invalid_argument("--input " + folder.string() + ": the folder holds no file");
+  if (files.empty()) throw std::invalid_argument(label + ": the folder holds no file");
   return files;
 }
 
 }  // namespace
 
-TrainingCorpus::TrainingCorpus(const std::vector<std::string>& inputs,
-                               const plugin::PluginRegistry& registry) {
-  for (const std::string& input : inputs) add_input(input, registry);
-}
-
 TrainingCorpus::~TrainingCorpus() = default;
 
-void TrainingCorpus::add_input(const std::string& input, const plugin::PluginRegistry& registry) {
+void TrainingCorpus::add_input(const std::string& input, const std::string& label) {
   const fs::path path = input;
   std::error_code error;
   if (fs::is_directory(path, error)) {
-    for (const fs::path& file : folder_files(path)) add_text_file(file);
+    for (const fs::path& file : folder_files(path, label)) add_text_file(file);
   } else if (fs::is_regular_file(path, error)) {
     if (path.extension() == ".json")
-      add_data_source(path, registry);
+      add_data_source_file(path);
     else
       add_text_file(path);
   } else if (has_glob_characters(input)) {
-    for (const fs::path& file : glob_files(input)) add_text_file(file);
+    for (const fs::path& file : glob_files(input, label)) add_text_file(file);
   } else {
-    throw std::invalid_argument("--input " + input + ": no such file or folder (from " +
+    throw std::invalid_argument(label + ": no such file or folder (from " +
                                 fs::current_path().string() + ")");
   }
 }
@@ -127,8 +121,7 @@ void TrainingCorpus::add_text_file(const fs::path& file) {
   ++files_;
 }
 
-void TrainingCorpus::add_data_source(const fs::path& spec_file,
-                                     const plugin::PluginRegistry& registry) {
+void TrainingCorpus::add_data_source_file(const fs::path& spec_file) {
   const std::string name = spec_file.string();
   json spec = config::load_config(spec_file).document;
   if (!spec.is_object() || !spec.contains("component") || !spec["component"].is_string())
@@ -140,7 +133,7 @@ void TrainingCorpus::add_data_source(const fs::path& spec_file,
       throw config::ConfigError(name, "/" + key, "unknown field (expected component and config)");
   if (!spec.contains("config")) spec["config"] = json::object();
   const plugin::ComponentRef ref =
-      registry.require(LMF_KIND_DATA_SOURCE, spec["component"].get<std::string>());
+      registry_.require(LMF_KIND_DATA_SOURCE, spec["component"].get<std::string>());
   const auto issues = config::validate(json::parse(ref.schema()), spec["config"], "/config");
   if (!issues.empty()) {
     std::string message;
@@ -153,6 +146,12 @@ void TrainingCorpus::add_data_source(const fs::path& spec_file,
   } catch (const plugin::PluginError& e) {
     throw config::ConfigError(name, "/config", e.what());
   }
+}
+
+void TrainingCorpus::add_source(const json& spec) {
+  const plugin::ComponentRef ref =
+      registry_.require(LMF_KIND_DATA_SOURCE, spec.at("component").get<std::string>());
+  parts_.push_back({"", std::make_unique<plugin::ComponentInstance>(ref, spec.at("config"))});
 }
 
 bool TrainingCorpus::next_line(std::string_view& text) {
@@ -217,13 +216,25 @@ int32_t TrainingCorpus::next_text(void* user, lmf_str_view* text) noexcept {
     return 1;
   } catch (...) {
     self->failure_ = std::current_exception();
-    services::Cancellation::process().request();
+    // The tokenizer stops at its next check instead of training on part of the corpus.
+    services::Cancellation& cancellation = services::Cancellation::process();
+    if (!cancellation.requested()) {
+      self->requested_stop_ = true;
+      try {
+        cancellation.request();
+      } catch (...) {  // a callback's failure is not the one to report
+      }
+    }
     return 0;
   }
 }
 
-void TrainingCorpus::rethrow_failure() const {
-  if (failure_) std::rethrow_exception(failure_);
+void TrainingCorpus::rethrow_failure() {
+  if (!failure_) return;
+  // The stop was this corpus's, not the user's: what runs next is not stopped by it.
+  if (requested_stop_) services::Cancellation::process().reset();
+  requested_stop_ = false;
+  std::rethrow_exception(failure_);
 }
 
-}  // namespace lmf::cli
+}  // namespace lmf::tokenizer
