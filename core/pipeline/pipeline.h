@@ -16,6 +16,7 @@
 
 #include "core/config/compose.h"
 #include "core/plugin/registry.h"
+#include "core/services/training_alarms.h"
 
 #include <nlohmann/json.hpp>
 
@@ -59,6 +60,7 @@ struct Stage {
 struct RunSettings {
   std::string name = "pipeline";
   std::optional<std::filesystem::path> output_dir;  // absolute, or relative to the cwd
+  std::optional<services::AlarmTable> alarms;       // run.alarms: the seed's table with overrides
 };
 
 struct Pipeline {

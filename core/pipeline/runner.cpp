@@ -78,6 +78,7 @@ RunResult run_pipeline(const Pipeline& pipeline, const plugin::PluginRegistry& r
                        RunServices& services) {
   RunResult result;
   services.set_config(pipeline.config.document);
+  if (pipeline.run.alarms) services.set_alarm_table(*pipeline.run.alarms);
   if (pipeline.run.output_dir) {
     fs::create_directories(*pipeline.run.output_dir);
     result.metrics_file = *pipeline.run.output_dir / "metrics.jsonl";

@@ -6,6 +6,8 @@
 
 #include "core/config/compose.h"
 
+#include <filesystem>
+
 namespace lmf::cli {
 
 int train(const Args& args) {
@@ -17,7 +19,7 @@ int train(const Args& args) {
       "model", po::value(&model), "the model folder to train (overrides the config's \"model\")")(
       "set", po::value(&overrides)->composing(),
       "override a field: --set training.max_steps=100 (value parsed as JSON, else a string)")(
-      "run-dir", po::value(&run_dir), "write summary.json and metrics.jsonl here (default: training.output)");
+      "run-dir", po::value(&run_dir), "write summary.json, metrics.jsonl and tensorboard/ here (default: training.output/logs)");
   po::positional_options_description positional;
   positional.add("config", 1);
   po::variables_map variables;
@@ -32,7 +34,8 @@ int train(const Args& args) {
   for (const std::string& assignment : overrides) config::apply_override(params, assignment);
   if (!model.empty()) params.document["model"] = model;
   if (run_dir.empty() && params.document.contains("training") && params.document["training"].is_object())
-    run_dir = params.document["training"].value("output", std::string());
+    if (const std::string output = params.document["training"].value("output", std::string()); !output.empty())
+      run_dir = (std::filesystem::path(output) / "logs").string();
   nlohmann::json run = {{"name", "train"}};
   if (!run_dir.empty()) run["output_dir"] = run_dir;
   nlohmann::json document = {

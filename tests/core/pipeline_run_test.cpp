@@ -151,6 +151,24 @@ TEST_F(PipelineRun, OutputFolderGetsSummaryAndMetrics) {
   EXPECT_EQ(echo_count["value"], 3.0);
 }
 
+TEST_F(PipelineRun, RunAlarmsOverrideTheSeedsThresholds) {
+  config::ComposedConfig composed = config::load_config(fixture("good.json"));
+  config::apply_override(composed, R"(run.alarms={"echo/count": {"max": 2}})");
+  const RunResult result = run(std::move(composed));
+  ASSERT_EQ(result.outcome, RunOutcome::completed);
+  // The echo stage records echo/count = 3.
+  EXPECT_TRUE(Contains(terminal.str(), "echo/count is 3 at step")) << terminal.str();
+
+  config::ComposedConfig wrong = config::load_config(fixture("good.json"));
+  config::apply_override(wrong, R"(run.alarms={"echo/count": {"maximum": 2}})");
+  try {
+    prepare_pipeline(std::move(wrong), session.registry());
+    FAIL() << "an alarm rule with an unknown field was accepted";
+  } catch (const PipelineInvalid& e) {
+    EXPECT_TRUE(Contains(e.what(), "/run/alarms")) << e.what();
+  }
+}
+
 TEST_F(PipelineRun, FailingStageStopsTheRun) {
   TempDir temp;
   config::ComposedConfig composed = config::load_config(fixture("failing.json"));

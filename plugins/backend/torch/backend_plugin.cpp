@@ -6,9 +6,13 @@
 #include "loaded_model.h"
 #include "request_batcher.h"
 #include "save_model.h"
+#include "trainer/model_init.h"
+#include "trainer/train_config.h"
+#include "trainer/trainer.h"
 
 #include <lmf/sdk.h>
 
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -58,7 +62,8 @@ class TorchBackend final : public lmf::sdk::Backend {
   void load(const std::string& path, const Json& options) override {
     std::unique_lock lock(model_mutex_);
     model_.reset();  // free the old model's memory before the new one arrives
-    model_ = tb::LoadedModel::load(path, tb::LoadOptions::from_json(options, defaults_));
+    loaded_options_ = tb::LoadOptions::from_json(options, defaults_);
+    model_ = tb::LoadedModel::load(path, loaded_options_);
   }
 
   void save(const std::string& path, const Json& options) override {
@@ -100,6 +105,22 @@ class TorchBackend final : public lmf::sdk::Backend {
     return {std::vector<int32_t>(output.ids.begin(), output.ids.end()), output.finish_reason};
   }
 
+  // Trains the loaded model, or a new one when the config has "init" (docs/training.md);
+  // the trained model stays loaded for generation and evaluation.
+  Json train(const Json& config) override {
+    std::unique_lock lock(model_mutex_);
+    const tb::TrainConfig train = tb::TrainConfig::from_json(config);
+    std::string folder = model_ ? model_->folder : "";
+    if (!train.init.empty()) {
+      folder = (std::filesystem::path(train.output) / "init").string();
+      if (!std::filesystem::exists(std::filesystem::path(folder) / "config.json"))
+        tb::create_model_folder(folder, train.init, train.seed);
+    }
+    if (folder.empty()) fail(LMF_ERR_INVALID_ARGUMENT, "train: no model loaded and no \"init\" architecture given");
+    reload_for_training(folder, train);
+    return tb::run_training(*model_, train);
+  }
+
   Json evaluate(const Json& config) override {
     std::shared_lock lock(model_mutex_);
     return tb::run_evaluation(require_model(), config);
@@ -109,6 +130,24 @@ class TorchBackend final : public lmf::sdk::Backend {
   tb::LoadedModel& require_model() {
     if (!model_) fail(LMF_ERR_INVALID_ARGUMENT, "torch backend: no model loaded (call load first)");
     return *model_;
+  }
+
+  // Training wants the run's precision (bf16 on CUDA, fp32 on the CPU by default) and,
+  // for full fine-tuning, separate projection matrices (each its own parameter).
+  void reload_for_training(const std::string& folder, const tb::TrainConfig& train) {
+    tb::LoadOptions options = model_ && model_->folder == folder ? loaded_options_ : defaults_;
+    const torch::Device device = tb::resolve_device(options.device);
+    options.dtype = train.precision == "fp32" ? "float32"
+                    : train.precision == "bf16" || device.is_cuda() ? "bfloat16"
+                                                                    : "float32";
+    if (train.method == "full") options.fuse_projections = "off";
+    const bool same = model_ && model_->folder == folder && options.dtype == loaded_options_.dtype &&
+                      options.fuse_projections == loaded_options_.fuse_projections &&
+                      options.device == loaded_options_.device;
+    if (same) return;
+    model_.reset();
+    loaded_options_ = options;
+    model_ = tb::LoadedModel::load(folder, loaded_options_);
   }
 
   std::vector<tb::GenerationOutput> run_batch(std::vector<tb::GenerationRequest>& requests) {
@@ -147,6 +186,7 @@ class TorchBackend final : public lmf::sdk::Backend {
   }
 
   tb::LoadOptions defaults_;
+  tb::LoadOptions loaded_options_;
   std::shared_mutex model_mutex_;
   std::unique_ptr<tb::LoadedModel> model_;
   tb::RequestBatcher batcher_;

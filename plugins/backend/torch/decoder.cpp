@@ -1,6 +1,7 @@
 #include "decoder.h"
 
 #include "torch_compat.h"
+#include "training/activation_checkpoint.h"
 
 #include <lmf/sdk/error.h>
 
@@ -103,6 +104,20 @@ Decoder::Decoder(ModelConfig config, Weights& weights, torch::Device device, boo
   }
 }
 
+void Decoder::for_each_linear(const std::function<void(const std::string&, Linear&)>& visit) {
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    const std::string p = "model.layers." + std::to_string(i);
+    DecoderLayer& layer = layers_[i];
+    visit(p + ".self_attn.q_proj", layer.q_proj);
+    visit(p + ".self_attn.k_proj", layer.k_proj);
+    visit(p + ".self_attn.v_proj", layer.v_proj);
+    visit(p + ".self_attn.o_proj", layer.o_proj);
+    visit(p + ".mlp.gate_proj", layer.gate_proj);
+    visit(p + ".mlp.up_proj", layer.up_proj);
+    visit(p + ".mlp.down_proj", layer.down_proj);
+  }
+}
+
 // As transformers' RMSNorm: normalise in fp32, cast back, then scale.
 torch::Tensor Decoder::rms_norm(const torch::Tensor& x, const torch::Tensor& weight) const {
   torch::Tensor x32 = x.to(torch::kFloat32);
@@ -114,7 +129,9 @@ torch::Tensor Decoder::mlp(const DecoderLayer& layer, const torch::Tensor& x) co
   if (layer.gate_up_proj.weight.defined()) {
     torch::Tensor gate_up = layer.gate_up_proj(x);
     const int64_t size = config_.intermediate_size;
-    return layer.down_proj(torch::silu(gate_up.narrow(-1, 0, size)) * gate_up.narrow(-1, size, size));
+    torch::Tensor gate = layer.gate_proj.adapted(x, gate_up.narrow(-1, 0, size));
+    torch::Tensor up = layer.up_proj.adapted(x, gate_up.narrow(-1, size, size));
+    return layer.down_proj(torch::silu(gate) * up);
   }
   return layer.down_proj(torch::silu(layer.gate_proj(x)) * layer.up_proj(x));
 }
@@ -130,9 +147,9 @@ torch::Tensor Decoder::attention(int64_t index, const torch::Tensor& x, const Fo
   if (layer.qkv_proj.weight.defined()) {
     torch::Tensor qkv = layer.qkv_proj(x);
     const int64_t q_size = config_.num_heads * d, kv_size = config_.num_kv_heads * d;
-    q = heads(qkv.narrow(-1, 0, q_size), config_.num_heads);
-    k = heads(qkv.narrow(-1, q_size, kv_size), config_.num_kv_heads);
-    v = heads(qkv.narrow(-1, q_size + kv_size, kv_size), config_.num_kv_heads);
+    q = heads(layer.q_proj.adapted(x, qkv.narrow(-1, 0, q_size)), config_.num_heads);
+    k = heads(layer.k_proj.adapted(x, qkv.narrow(-1, q_size, kv_size)), config_.num_kv_heads);
+    v = heads(layer.v_proj.adapted(x, qkv.narrow(-1, q_size + kv_size, kv_size)), config_.num_kv_heads);
   } else {
     q = heads(layer.q_proj(x), config_.num_heads);
     k = heads(layer.k_proj(x), config_.num_kv_heads);
@@ -143,8 +160,9 @@ torch::Tensor Decoder::attention(int64_t index, const torch::Tensor& x, const Fo
     std::tie(k, v) = context.cache->write_slot(index, k, v, context.static_slot);
   else if (context.cache != nullptr)
     std::tie(k, v) = context.cache->append(index, k, v);
+  // Several queries and no mask: plainly causal (hidden_states leaves the mask out then).
   torch::Tensor out = compat::attention(q, k, v, mask, 1.0 / std::sqrt(static_cast<double>(d)),
-                                        fused_attention_);
+                                        fused_attention_, /*causal=*/!mask.defined() && steps > 1);
   return layer.o_proj(out.transpose(1, 2).reshape({batch, steps, config_.num_heads * d}));
 }
 
@@ -154,12 +172,15 @@ torch::Tensor Decoder::hidden_states(const torch::Tensor& input_ids, const Forwa
   rotary_.reserve(std::max(context.max_position, past + steps));
 
   // Causal mask over [past + T] keys, combined with the keys' padding. A one-token step
-  // without padding needs none. Padding queries see themselves, so that no softmax row is
-  // empty (their outputs are never read).
+  // without padding needs none, nor does a plainly causal pass (no cache, no padding:
+  // training, a prompt alone), which attention() computes with the flash kernel's own
+  // causal masking. Padding queries see themselves, so that no softmax row is empty
+  // (their outputs are never read).
+  const bool plainly_causal = steps > 1 && past == 0 && !context.key_valid.defined() && !context.static_slot.defined();
   torch::Tensor mask;
   if (context.static_slot.defined()) {
     mask = context.key_valid.view({context.key_valid.size(0), 1, 1, context.key_valid.size(1)});
-  } else if (steps > 1 || context.key_valid.defined()) {
+  } else if (!plainly_causal && (steps > 1 || context.key_valid.defined())) {
     torch::Tensor query_at = torch::arange(past, past + steps, torch::TensorOptions().dtype(torch::kInt64).device(device_));
     torch::Tensor key_at = torch::arange(past + steps, torch::TensorOptions().dtype(torch::kInt64).device(device_));
     mask = (key_at.unsqueeze(0) <= query_at.unsqueeze(1)).view({1, 1, steps, past + steps});
@@ -171,8 +192,22 @@ torch::Tensor Decoder::hidden_states(const torch::Tensor& input_ids, const Forwa
 
   torch::Tensor h = embed_tokens_.index({input_ids});
   const RotaryTable::Angles angles = rotary_.angles(context.positions, h.scalar_type());
+  // Note [Checkpointed blocks] (training/activation_checkpoint.h). Never with a cache,
+  // which the recomputation would append to a second time.
+  const bool checkpoint = activation_checkpointing_ && torch::GradMode::is_enabled() && context.cache == nullptr;
   for (int64_t i = 0; i < static_cast<int64_t>(layers_.size()); ++i) {
     const DecoderLayer& layer = layers_[i];
+    if (checkpoint) {
+      // The blocks run again in the backward pass, after this call has returned: they
+      // hold copies of what they use.
+      h = h + checkpointed([this, i, context, angles, mask](const torch::Tensor& x) {
+        return attention(i, rms_norm(x, layers_[i].input_norm), context, angles, mask);
+      }, h);
+      h = h + checkpointed([this, i](const torch::Tensor& x) {
+        return mlp(layers_[i], rms_norm(x, layers_[i].post_attention_norm));
+      }, h);
+      continue;
+    }
     h = h + attention(i, rms_norm(h, layer.input_norm), context, angles, mask);
     h = h + mlp(layer, rms_norm(h, layer.post_attention_norm));
   }

@@ -11,15 +11,37 @@
 
 #include <torch/torch.h>
 
+#include <functional>
+#include <memory>
+#include <string>
 #include <vector>
 
 namespace lmf::torch_backend {
 
+// A trainable term added to a Linear's output, such as LoRA's low-rank update
+// (training/lora.h). The decoder only calls it; whoever attaches it owns its tensors.
+class LinearAdapter {
+ public:
+  virtual ~LinearAdapter() = default;
+  // The term for input x [.., in]: [.., out], in x's dtype or a wider one.
+  virtual torch::Tensor operator()(const torch::Tensor& x) const = 0;
+};
+
 struct Linear {
   torch::Tensor weight;  // [out, in]
   torch::Tensor bias;    // [out] or undefined
-  torch::Tensor operator()(const torch::Tensor& x) const {
+  std::shared_ptr<const LinearAdapter> adapter;  // null: none
+
+  torch::Tensor operator()(const torch::Tensor& x) const { return adapted(x, base(x)); }
+  // x·Wᵀ + b, without the adapter.
+  torch::Tensor base(const torch::Tensor& x) const {
     return bias.defined() ? torch::linear(x, weight, bias) : torch::linear(x, weight);
+  }
+  // `out` (this Linear's base output for x, possibly a slice of a fused projection's:
+  // Note [Fused projections]) plus the adapter's term, summed in the wider dtype and
+  // returned in out's, as PEFT does.
+  torch::Tensor adapted(const torch::Tensor& x, const torch::Tensor& out) const {
+    return adapter ? (out + (*adapter)(x)).to(out.scalar_type()) : out;
   }
 };
 
@@ -31,7 +53,8 @@ struct DecoderLayer {
   // one [gate;up] matrix (one matmul each instead of three and two, which matters when a
   // decode step is a few hundred small kernels). The separate Linears are then row views
   // of the fused ones, and so are the checkpoint's tensors: no memory is duplicated and
-  // saving writes the same names.
+  // saving writes the same names. A part's adapter (LoRA) is added to the part's slice of
+  // the fused output, and merging into a part's weight updates the fused matrix in place.
   Linear qkv_proj, gate_up_proj;
 };
 
@@ -57,10 +80,19 @@ class Decoder {
   torch::Device device() const { return device_; }
   torch::ScalarType dtype() const { return dtype_; }
 
+  // Calls `visit` with each block's projections, named as the checkpoint names their
+  // modules ("model.layers.3.self_attn.q_proj"), layer by layer in q, k, v, o, gate, up,
+  // down order. With fused projections these are the parts (row views of the fused
+  // matrices): an adapter attached to a part applies in the fused path too.
+  void for_each_linear(const std::function<void(const std::string& name, Linear& linear)>& visit);
+
   // Final hidden states [B,T,hidden] (after the last norm).
   torch::Tensor hidden_states(const torch::Tensor& input_ids, const ForwardContext& context);
   // Logits [.., vocab] for hidden states, in fp32.
   torch::Tensor logits(const torch::Tensor& hidden) const;
+  // The LM head's weight [vocab, hidden] (the embeddings when tied): the training loss
+  // multiplies by it a chunk at a time instead of calling logits().
+  const torch::Tensor& lm_head_weight() const { return lm_head_; }
 
   // Makes the RoPE table cover positions [0, count) now (before a CUDA graph capture,
   // during which it must not grow).
@@ -71,6 +103,9 @@ class Decoder {
   // Allows CUDA graphs for decode steps (decode_stepper.h).
   void set_cuda_graphs(bool allowed) { cuda_graphs_ = allowed; }
   bool cuda_graphs() const { return cuda_graphs_; }
+  // Recomputes each block's activations in the backward pass instead of keeping them
+  // (training/activation_checkpoint.h), in hidden_states with grad mode on and no cache.
+  void set_activation_checkpointing(bool on) { activation_checkpointing_ = on; }
 
  private:
   torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight) const;
@@ -87,6 +122,7 @@ class Decoder {
   bool fused_attention_ = true;
   bool fused_projections_ = false;
   bool cuda_graphs_ = true;
+  bool activation_checkpointing_ = false;
 };
 
 }  // namespace lmf::torch_backend

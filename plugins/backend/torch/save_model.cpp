@@ -1,6 +1,7 @@
 #include "save_model.h"
 
-#include "checkpoint/checkpoint_error.h"
+#include "tensor_io.h"
+
 #include "checkpoint/checkpoint_folder_writer.h"
 
 #include <lmf/sdk/error.h>
@@ -16,21 +17,6 @@ namespace {
 namespace fs = std::filesystem;
 namespace ckpt = lmf::checkpoint;
 using nlohmann::json;
-
-ckpt::DType checkpoint_dtype(torch::ScalarType type) {
-  switch (type) {
-    case torch::kFloat32: return ckpt::DType::F32;
-    case torch::kBFloat16: return ckpt::DType::BF16;
-    case torch::kFloat16: return ckpt::DType::F16;
-    case torch::kFloat64: return ckpt::DType::F64;
-    case torch::kInt64: return ckpt::DType::I64;
-    case torch::kInt32: return ckpt::DType::I32;
-    case torch::kInt8: return ckpt::DType::I8;
-    case torch::kUInt8: return ckpt::DType::U8;
-    case torch::kBool: return ckpt::DType::BOOL;
-    default: sdk::fail(LMF_ERR_UNSUPPORTED, std::string("save: no safetensors dtype for ") + c10::toString(type));
-  }
-}
 
 void write_json(const fs::path& path, const json& value) {
   std::ofstream out(path);
@@ -48,27 +34,14 @@ void write_folder(const LoadedModel& model, const fs::path& folder, const json& 
   std::optional<torch::ScalarType> dtype;
   if (dtype_option != "auto") dtype = parse_torch_dtype(dtype_option, "save option dtype");
 
-  // CPU copies in the saved dtype: they must live until the writer has written them.
-  std::vector<torch::Tensor> host_tensors;
-  std::vector<ckpt::TensorToWrite> tensors;
-  host_tensors.reserve(model.weights.names().size());
+  NamedTensors tensors;
+  tensors.reserve(model.weights.names().size());
   for (const std::string& name : model.weights.names()) {
     torch::Tensor tensor = model.weights.at(name);
     if (dtype && torch::isFloatingType(tensor.scalar_type())) tensor = tensor.to(*dtype);
-    tensor = tensor.to(torch::kCPU).contiguous();
-    host_tensors.push_back(tensor);
-    const auto* bytes = static_cast<const std::byte*>(tensor.data_ptr());
-    tensors.push_back({name, checkpoint_dtype(tensor.scalar_type()),
-                       std::vector<int64_t>(tensor.sizes().begin(), tensor.sizes().end()),
-                       {bytes, static_cast<size_t>(tensor.numel() * tensor.element_size())}});
+    tensors.emplace_back(name, tensor);
   }
-  ckpt::FolderWriteOptions write_options;
-  if (options.contains("max_shard_bytes")) write_options.max_shard_bytes = options["max_shard_bytes"].get<uint64_t>();
-  try {
-    ckpt::write_checkpoint_folder(folder, tensors, write_options);
-  } catch (const ckpt::CheckpointError& e) {
-    sdk::fail(LMF_ERR_IO, e.what());
-  }
+  write_tensor_folder(folder, tensors, options.value("max_shard_bytes", ckpt::FolderWriteOptions{}.max_shard_bytes));
 
   json config = model.config.raw;
   const torch::ScalarType saved = dtype.value_or(model.decoder->dtype());

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -76,7 +77,7 @@ TokenShards::TokenShards(const std::string& folder, const std::string& split) {
     for (uint64_t d = 0; d < n; ++d) {
       const uint64_t begin = le64(bytes + 48 + 8 * d), end = le64(bytes + 48 + 8 * (d + 1));
       if (end < begin || end > token_count) malformed(index_path, "offsets out of order or range");
-      documents_.push_back({shard_index, begin, end});
+      documents_.push_back({shard_index, begin, end, total_tokens_});
       total_tokens_ += static_cast<int64_t>(end - begin);
     }
     shards_.push_back(std::move(shard));
@@ -105,6 +106,26 @@ std::vector<int64_t> TokenShards::concatenated(int64_t limit) const {
     ids.insert(ids.end(), doc.begin(), doc.end());
   }
   if (limit > 0 && static_cast<int64_t>(ids.size()) > limit) ids.resize(limit);
+  return ids;
+}
+
+std::vector<int64_t> TokenShards::range(int64_t begin, int64_t count) const {
+  if (begin < 0 || count < 0 || begin + count > total_tokens_)
+    sdk::fail(LMF_ERR_INVALID_ARGUMENT, "token range [" + std::to_string(begin) + ", " +
+                                            std::to_string(begin + count) + ") is outside the " +
+                                            std::to_string(total_tokens_) + " tokens of the split");
+  if (count == 0) return {};
+  // The last document that starts at or before `begin`.
+  auto it = std::upper_bound(documents_.begin(), documents_.end(), begin,
+                             [](int64_t at, const Document& d) { return at < d.offset; });
+  std::vector<int64_t> ids;
+  ids.reserve(count);
+  for (auto d = it - 1; static_cast<int64_t>(ids.size()) < count; ++d) {
+    const int64_t skip = std::max<int64_t>(0, begin - d->offset);
+    const int64_t length = static_cast<int64_t>(d->end - d->begin);
+    for (int64_t t = skip; t < length && static_cast<int64_t>(ids.size()) < count; ++t)
+      ids.push_back(read_id(shards_[d->shard], d->begin + t));
+  }
   return ids;
 }
 

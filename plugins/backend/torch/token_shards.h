@@ -25,6 +25,9 @@ class TokenShards {
   // Every document back to back (what a perplexity over the split reads), at most
   // `limit` tokens (0: all).
   std::vector<int64_t> concatenated(int64_t limit) const;
+  // `count` ids of that concatenation from position `begin` (a training block may span
+  // documents); throws when the range goes past the end.
+  std::vector<int64_t> range(int64_t begin, int64_t count) const;
 
  private:
   struct Shard {
@@ -33,6 +36,7 @@ class TokenShards {
   struct Document {
     int32_t shard;
     uint64_t begin, end;  // in tokens
+    int64_t offset;       // where it starts in the concatenation of all documents
   };
 
   int64_t read_id(const Shard& shard, uint64_t at) const;

@@ -35,4 +35,16 @@ std::string TokenizerClient::decode(const std::vector<int64_t>& ids, bool skip_s
   return text;
 }
 
+int64_t TokenizerClient::vocab_size() const { return vtable_->vocab_size(instance_); }
+
+int64_t TokenizerClient::token_id(std::string_view token) const {
+  int32_t id = -1;
+  lmf_status_t* status = vtable_->token_to_id(instance_, sdk::to_view(token), &id);
+  if (status != nullptr) {
+    sdk::api().status_release(status);
+    return -1;
+  }
+  return id;
+}
+
 }  // namespace lmf::torch_backend

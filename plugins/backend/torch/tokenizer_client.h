@@ -23,6 +23,9 @@ class TokenizerClient {
 
   std::vector<int64_t> encode(std::string_view text, bool add_special_tokens) const;
   std::string decode(const std::vector<int64_t>& ids, bool skip_special_tokens) const;
+  int64_t vocab_size() const;
+  // The id of a token written as text (e.g. "<eos>"), or -1 when the vocabulary lacks it.
+  int64_t token_id(std::string_view token) const;
 
  private:
   const lmf_component* component_ = nullptr;

@@ -12,7 +12,9 @@
 
 #if LMF_TORCH_CUDA
 #include <ATen/cuda/CUDAEvent.h>
+#include <ATen/cuda/CUDAContext.h>
 #include <ATen/cuda/CUDAGraph.h>
+#include <c10/cuda/CUDACachingAllocator.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 #endif
@@ -32,22 +34,28 @@ namespace lmf::torch_backend::compat {
 constexpr bool kHasFusedAttention = LMF_TORCH_AT_LEAST(2, 5);
 
 // softmax(q kᵀ · scale + mask) v with q [B,H,Tq,D], k and v [B,KV,Tk,D] (H a multiple of
-// KV), `mask` boolean [B,1,Tq,Tk] (true: may attend) or undefined (no mask: every query
-// sees every key). The eager path follows transformers' eager attention: scores and
-// softmax in fp32, then back to q's dtype.
+// KV), `mask` boolean [B,1,Tq,Tk] (true: may attend) or undefined: then with `causal`
+// query i sees keys 0..i (Tq = Tk; the flash kernel's own causal masking, which no mask
+// tensor allows), else every key. The eager path follows transformers' eager attention:
+// scores and softmax in fp32, then back to q's dtype.
 inline torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k,
                                const torch::Tensor& v, const torch::Tensor& mask, double scale,
-                               bool allow_fused) {
+                               bool allow_fused, bool causal = false) {
 #if LMF_TORCH_AT_LEAST(2, 5)
   if (allow_fused) {
     std::optional<at::Tensor> attn_mask;
     if (mask.defined()) attn_mask = mask;
-    return at::scaled_dot_product_attention(q, k, v, attn_mask, 0.0, false, scale,
+    return at::scaled_dot_product_attention(q, k, v, attn_mask, 0.0, causal && !mask.defined(), scale,
                                             /*enable_gqa=*/q.size(1) != k.size(1));
   }
 #else
   (void)allow_fused;
 #endif
+  if (causal && !mask.defined()) {
+    const int64_t steps = q.size(2);
+    torch::Tensor lower = torch::ones({steps, steps}, q.options().dtype(torch::kBool)).tril();
+    return attention(q, k, v, lower.view({1, 1, steps, steps}), scale, false);
+  }
   const int64_t groups = q.size(1) / k.size(1);
   torch::Tensor keys = groups == 1 ? k : k.repeat_interleave(groups, 1);
   torch::Tensor values = groups == 1 ? v : v.repeat_interleave(groups, 1);
@@ -104,5 +112,34 @@ class StepGraph {
   void replay() {}
 #endif
 };
+
+// The GPU's name ("NVIDIA H100 80GB HBM3"), or "" for the CPU.
+inline std::string device_name(const torch::Device& device) {
+#if LMF_TORCH_CUDA
+  if (device.is_cuda()) return at::cuda::getDeviceProperties(device.index() < 0 ? 0 : device.index())->name;
+#endif
+  (void)device;
+  return "";
+}
+
+// The most memory the caching allocator held for tensors since the last reset, in bytes;
+// 0 for the CPU (the trainer reads the process's peak resident size there).
+inline int64_t peak_allocated_bytes(const torch::Device& device) {
+#if LMF_TORCH_CUDA
+  if (device.is_cuda()) {
+    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index() < 0 ? 0 : device.index());
+    return stats.allocated_bytes[0].peak;  // [0]: StatType::AGGREGATE, whose namespace moved in 2.x
+  }
+#endif
+  (void)device;
+  return 0;
+}
+
+inline void synchronize(const torch::Device& device) {
+#if LMF_TORCH_CUDA
+  if (device.is_cuda()) c10::cuda::device_synchronize();
+#endif
+  (void)device;
+}
 
 }  // namespace lmf::torch_backend::compat

@@ -3,33 +3,12 @@
 #include "checkpoint/checkpoint_error.h"
 #include "checkpoint/checkpoint_folder.h"
 #include "model_config.h"
+#include "tensor_io.h"
 
 #include <lmf/sdk/error.h>
 
 namespace lmf::torch_backend {
-namespace {
-
 namespace ckpt = lmf::checkpoint;
-
-torch::ScalarType scalar_type_of(ckpt::DType dtype, const std::string& where) {
-  switch (dtype) {
-    case ckpt::DType::F32: return torch::kFloat32;
-    case ckpt::DType::F16: return torch::kFloat16;
-    case ckpt::DType::BF16: return torch::kBFloat16;
-    case ckpt::DType::F64: return torch::kFloat64;
-    case ckpt::DType::I64: return torch::kInt64;
-    case ckpt::DType::I32: return torch::kInt32;
-    case ckpt::DType::I16: return torch::kInt16;
-    case ckpt::DType::I8: return torch::kInt8;
-    case ckpt::DType::U8: return torch::kUInt8;
-    case ckpt::DType::BOOL: return torch::kBool;
-    default:
-      sdk::fail(LMF_ERR_UNSUPPORTED, where + ": dtype " + std::string(ckpt::dtype_name(dtype)) +
-                                         " cannot be loaded into a torch tensor here");
-  }
-}
-
-}  // namespace
 
 Weights Weights::load(const std::string& folder, torch::Device device,
                       std::optional<torch::ScalarType> dtype) {
@@ -44,7 +23,7 @@ Weights Weights::load(const std::string& folder, torch::Device device,
   bool any_view = false;
   for (const ckpt::TensorEntry* entry_pointer : files->tensors()) {
     const ckpt::TensorEntry& entry = *entry_pointer;
-    const torch::ScalarType stored = scalar_type_of(entry.dtype, folder + ": tensor " + entry.name);
+    const torch::ScalarType stored = torch_scalar_type(entry.dtype, folder + ": tensor " + entry.name);
     // The mapping is read-only: a view must never be written to. Floating-point weights
     // become views only when nothing converts them; the model code never writes weights
     // in place (training makes its own copies).
@@ -163,6 +142,16 @@ std::string torch_dtype_name(torch::ScalarType dtype) {
     case torch::kBFloat16: return "bfloat16";
     case torch::kFloat16: return "float16";
     default: return c10::toString(dtype);
+  }
+}
+
+void Weights::make_writable(const std::vector<std::string>& names) {
+  torch::NoGradGuard no_grad;
+  for (const std::string& name : names) {
+    if (!mapped_.count(name)) continue;
+    torch::Tensor& tensor = tensors_.at(name);
+    tensor.set_(tensor.clone());  // swaps the storage under every handle of this tensor
+    mapped_.erase(name);
   }
 }
 

@@ -46,6 +46,10 @@ class Weights {
 
   // Whether a tensor is a view of the mapped checkpoint (no copy in memory).
   bool is_mapped(const std::string& name) const { return mapped_.count(name) != 0; }
+  // Gives the mapped tensors named their own memory (the mapping is read-only), in place:
+  // every holder of those tensors (the decoder) sees the copy. Training calls it for
+  // the weights it updates.
+  void make_writable(const std::vector<std::string>& names);
   size_t mapped_bytes() const;
 
   const std::string& folder() const { return folder_; }

@@ -1,0 +1,32 @@
+// The model shapes the backend benchmarks measure, as config.json objects (random
+// weights are made from them): the DeepSeek-R1-Distill sizes the issues name.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <stdexcept>
+#include <string>
+
+namespace lmf::bench {
+
+using nlohmann::json;
+
+inline json shape_config(const std::string& shape) {
+  if (shape == "llama8b")  // DeepSeek-R1-Distill-Llama-8B / Llama-3.1-8B
+    return {{"architectures", {"LlamaForCausalLM"}}, {"model_type", "llama"}, {"vocab_size", 128256},
+            {"hidden_size", 4096}, {"intermediate_size", 14336}, {"num_hidden_layers", 32},
+            {"num_attention_heads", 32}, {"num_key_value_heads", 8}, {"max_position_embeddings", 131072},
+            {"rms_norm_eps", 1e-5}, {"rope_theta", 500000.0},
+            {"rope_scaling", {{"rope_type", "llama3"}, {"factor", 8.0}, {"low_freq_factor", 1.0},
+                              {"high_freq_factor", 4.0}, {"original_max_position_embeddings", 8192}}},
+            {"tie_word_embeddings", false}, {"dtype", "bfloat16"}};
+  if (shape == "qwen1.5b")  // DeepSeek-R1-Distill-Qwen-1.5B / Qwen2.5-Math-1.5B
+    return {{"architectures", {"Qwen2ForCausalLM"}}, {"model_type", "qwen2"}, {"vocab_size", 151936},
+            {"hidden_size", 1536}, {"intermediate_size", 8960}, {"num_hidden_layers", 28},
+            {"num_attention_heads", 12}, {"num_key_value_heads", 2}, {"max_position_embeddings", 131072},
+            {"rms_norm_eps", 1e-6}, {"rope_theta", 10000.0}, {"tie_word_embeddings", false},
+            {"dtype", "bfloat16"}};
+  throw std::runtime_error("unknown shape " + shape + " (llama8b, qwen1.5b)");
+}
+
+}  // namespace lmf::bench

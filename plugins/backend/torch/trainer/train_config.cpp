@@ -1,0 +1,172 @@
+#include "train_config.h"
+
+#include <lmf/sdk/error.h>
+
+#include <set>
+
+namespace lmf::torch_backend {
+namespace {
+
+using nlohmann::json;
+
+[[noreturn]] void bad(const std::string& field, const std::string& what) {
+  sdk::fail(LMF_ERR_INVALID_ARGUMENT, "train: field \"" + field + "\" " + what);
+}
+
+// Typed reads of one JSON object's fields, named by their dotted path in errors.
+class Fields {
+ public:
+  Fields(const json& object, std::string prefix) : object_(object), prefix_(std::move(prefix)) {
+    if (!object_.is_object()) bad(prefix_.empty() ? "(config)" : prefix_.substr(0, prefix_.size() - 1), "must be an object");
+  }
+  void only(const std::set<std::string>& known) const {
+    for (const auto& [key, value] : object_.items()) {
+      if (known.count(key)) continue;
+      std::string list;
+      for (const std::string& name : known) list += (list.empty() ? "" : ", ") + name;
+      bad(prefix_ + key, "is not a field here (known: " + list + ")");
+    }
+  }
+  bool has(const char* field) const { return object_.contains(field) && !object_.at(field).is_null(); }
+  std::string text(const char* field, std::string fallback, const std::set<std::string>& allowed = {}) const {
+    if (!has(field)) return fallback;
+    const json& v = object_.at(field);
+    if (!v.is_string()) bad(name(field), "must be a string, not " + v.dump());
+    std::string value = v.get<std::string>();
+    if (!allowed.empty() && !allowed.count(value)) {
+      std::string list;
+      for (const std::string& a : allowed) list += (list.empty() ? "" : ", ") + a;
+      bad(name(field), "is \"" + value + "\"; expected one of " + list);
+    }
+    return value;
+  }
+  int64_t integer(const char* field, int64_t fallback, int64_t minimum) const {
+    if (!has(field)) return fallback;
+    const json& v = object_.at(field);
+    if (!v.is_number_integer() || v.get<int64_t>() < minimum)
+      bad(name(field), "must be an integer ≥ " + std::to_string(minimum) + ", not " + v.dump());
+    return v.get<int64_t>();
+  }
+  double number(const char* field, double fallback, double minimum) const {
+    if (!has(field)) return fallback;
+    const json& v = object_.at(field);
+    if (!v.is_number() || v.get<double>() < minimum)
+      bad(name(field), "must be a number ≥ " + std::to_string(minimum) + ", not " + v.dump());
+    return v.get<double>();
+  }
+  bool boolean(const char* field, bool fallback) const {
+    if (!has(field)) return fallback;
+    const json& v = object_.at(field);
+    if (!v.is_boolean()) bad(name(field), "must be true or false, not " + v.dump());
+    return v.get<bool>();
+  }
+  json object(const char* field) const {
+    if (!has(field)) return json::object();
+    if (!object_.at(field).is_object()) bad(name(field), "must be an object");
+    return object_.at(field);
+  }
+  std::vector<std::string> paths(const char* field) const {
+    std::vector<std::string> out;
+    if (!has(field)) return out;
+    const json& v = object_.at(field);
+    if (v.is_string()) return {v.get<std::string>()};
+    if (!v.is_array() || v.empty()) bad(name(field), "must be a path or a non-empty list of paths");
+    for (const json& item : v) {
+      if (!item.is_string()) bad(name(field), "must hold paths (strings), not " + item.dump());
+      out.push_back(item.get<std::string>());
+    }
+    return out;
+  }
+  std::string name(const char* field) const { return prefix_ + field; }
+
+ private:
+  const json& object_;
+  std::string prefix_;
+};
+
+DataSpec read_data(const json& value, const std::string& field) {
+  Fields f(value, field + ".");
+  f.only({"shards", "split", "jsonl"});
+  DataSpec spec;
+  spec.shards = f.text("shards", "");
+  spec.split = f.text("split", "train");
+  spec.jsonl = f.paths("jsonl");
+  if (!spec.shards.empty() && !spec.jsonl.empty()) bad(field, "names both shards and jsonl; give one");
+  if (spec.empty()) bad(field, "names no data: give \"shards\" (a data prepare folder) or \"jsonl\"");
+  return spec;
+}
+
+}  // namespace
+
+TrainConfig TrainConfig::from_json(const json& config) {
+  Fields f(config, "");
+  f.only({"method", "objective", "output", "init", "data", "eval_data", "seq_length", "micro_batch",
+          "gradient_accumulation", "max_steps", "epochs", "optimizer", "schedule", "max_grad_norm",
+          "lora", "merge_lora", "precision", "activation_checkpointing", "loss_chunk_tokens",
+          "chat_template", "dpo_beta", "eval_every", "eval_batches", "save_every", "keep_checkpoints",
+          "log_every", "resume", "seed", "peak_tflops"});
+  TrainConfig c;
+  c.method = f.text("method", c.method, {"full", "lora"});
+  c.objective = f.text("objective", c.objective, {"causal_lm", "sft", "dpo"});
+  c.output = f.text("output", "");
+  if (c.output.empty()) bad("output", "is missing: the folder for checkpoints and the trained model");
+  c.init = f.object("init");
+  if (!f.has("data")) bad("data", "is missing: {\"shards\": FOLDER} or {\"jsonl\": FILES}");
+  c.train_data = read_data(config.at("data"), "data");
+  if (f.has("eval_data")) c.eval_data = read_data(config.at("eval_data"), "eval_data");
+  if (c.objective == "causal_lm" && c.train_data.shards.empty())
+    bad("data", "objective causal_lm reads packed shards: give \"shards\" (lmforge data prepare's output)");
+  if (c.objective != "causal_lm" && c.train_data.jsonl.empty())
+    bad("data", "objective " + c.objective + " reads JSON Lines records: give \"jsonl\"");
+  if (!c.eval_data.empty() && c.eval_data.shards.empty() != c.train_data.shards.empty())
+    bad("eval_data", "must be of the same kind as data (shards or jsonl)");
+  if (c.eval_data.empty() && !c.train_data.shards.empty()) {
+    c.eval_data.shards = c.train_data.shards;
+    c.eval_data.split = "validation";
+  }
+
+  c.seq_length = f.integer("seq_length", c.seq_length, 2);
+  c.micro_batch = f.integer("micro_batch", c.micro_batch, 1);
+  c.gradient_accumulation = f.integer("gradient_accumulation", c.gradient_accumulation, 1);
+  c.max_steps = f.integer("max_steps", c.max_steps, 0);
+  c.epochs = f.number("epochs", c.epochs, 0.0);
+  if (c.max_steps == 0 && c.epochs <= 0) bad("epochs", "must be > 0 when max_steps is 0");
+
+  c.optimizer = f.object("optimizer");
+  c.schedule = f.object("schedule");
+  c.max_grad_norm = f.number("max_grad_norm", c.max_grad_norm, 0.0);
+  c.lora = f.object("lora");
+  if (c.method != "lora" && f.has("lora")) bad("lora", "is given but method is \"" + c.method + "\"");
+  c.merge_lora = f.boolean("merge_lora", c.merge_lora);
+  if (c.merge_lora && c.method != "lora") bad("merge_lora", "needs method lora");
+
+  c.precision = f.text("precision", c.precision, {"auto", "fp32", "bf16"});
+  c.activation_checkpointing = f.boolean("activation_checkpointing", c.activation_checkpointing);
+  c.loss_chunk_tokens = f.integer("loss_chunk_tokens", c.loss_chunk_tokens, 1);
+  c.chat_template = f.text("chat_template", c.chat_template, {"auto", "plain", "chatml", "llama3", "deepseek"});
+  c.dpo_beta = f.number("dpo_beta", c.dpo_beta, 0.0);
+  if (c.objective == "dpo" && c.dpo_beta <= 0) bad("dpo_beta", "must be > 0");
+
+  c.eval_every = f.integer("eval_every", c.eval_every, 0);
+  c.eval_batches = f.integer("eval_batches", c.eval_batches, 0);
+  c.save_every = f.integer("save_every", c.save_every, 0);
+  c.keep_checkpoints = f.integer("keep_checkpoints", c.keep_checkpoints, 1);
+  c.log_every = f.integer("log_every", c.log_every, 1);
+  c.resume = f.boolean("resume", c.resume);
+  c.seed = static_cast<uint64_t>(f.integer("seed", 0, 0));
+  c.peak_tflops = f.number("peak_tflops", c.peak_tflops, 0.0);
+  return c;
+}
+
+json TrainConfig::fingerprint() const {
+  auto data = [](const DataSpec& d) { return json{{"shards", d.shards}, {"split", d.split}, {"jsonl", d.jsonl}}; };
+  return {{"method", method},          {"objective", objective},
+          {"init", init},              {"data", data(train_data)},
+          {"seq_length", seq_length},  {"micro_batch", micro_batch},
+          {"gradient_accumulation", gradient_accumulation},
+          {"optimizer", optimizer},    {"lora", lora},
+          {"precision", precision},    {"chat_template", chat_template},
+          {"seed", seed}};
+}
+
+}  // namespace lmf::torch_backend

@@ -1,0 +1,42 @@
+#include "training/grad_clip.h"
+
+namespace lmf::torch_backend {
+namespace {
+
+std::vector<torch::Tensor> defined_grads(const std::vector<torch::Tensor>& parameters) {
+  std::vector<torch::Tensor> grads;
+  for (const torch::Tensor& p : parameters)
+    if (p.grad().defined()) grads.push_back(p.grad());
+  return grads;
+}
+
+}  // namespace
+
+torch::Tensor grad_total_norm(const std::vector<torch::Tensor>& parameters) {
+  torch::NoGradGuard no_grad;
+  const std::vector<torch::Tensor> grads = defined_grads(parameters);
+  if (grads.empty()) return torch::zeros({}, torch::kFloat32);
+  std::vector<torch::Tensor> norms;
+  for (const torch::Tensor& g : grads)
+    norms.push_back(g.norm(at::Scalar(2.0), torch::kFloat32).to(grads[0].device()));
+  return at::linalg_vector_norm(torch::stack(norms), 2);
+}
+
+torch::Tensor clip_grad_norm(const std::vector<torch::Tensor>& parameters, double max_norm) {
+  torch::NoGradGuard no_grad;
+  torch::Tensor norm = grad_total_norm(parameters);
+  // torch computes `max_norm / (norm + 1e-6)` as reciprocal() * max_norm (Tensor.__rdiv__).
+  torch::Tensor scale = torch::clamp_max((norm + 1e-6).reciprocal() * max_norm, 1.0);
+  for (torch::Tensor& g : defined_grads(parameters)) g.mul_(scale.to(g.device()));
+  return norm;
+}
+
+bool grads_are_finite(const std::vector<torch::Tensor>& parameters) {
+  const std::vector<torch::Tensor> grads = defined_grads(parameters);
+  std::vector<torch::Tensor> finite;
+  for (const torch::Tensor& g : grads)
+    finite.push_back(torch::isfinite(g).all().to(grads[0].device()));
+  return finite.empty() || torch::stack(finite).all().item<bool>();
+}
+
+}  // namespace lmf::torch_backend

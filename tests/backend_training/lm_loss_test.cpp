@@ -1,0 +1,235 @@
+// The chunked LM loss (training/lm_loss.h): equal to torch's cross-entropy over the full
+// logits, values and grads, for chunk sizes that do and do not divide the rows, in fp32
+// and bf16; against PyTorch's numbers from the fixture; a frozen head; the label shift;
+// per-sequence log-probabilities; bad input.
+#include "training/lm_loss.h"
+#include "optimizer_fixtures.h"
+
+#include <lmf/sdk/error.h>
+
+namespace lmf::torch_backend::testing {
+namespace {
+
+namespace F = torch::nn::functional;
+
+struct LossAndGrads {
+  torch::Tensor loss, grad_hidden, grad_weight;
+};
+
+// The plain way: all logits at once, torch's cross-entropy (sum, -100 ignored), autograd.
+// The matmul runs in the inputs' dtype and the logits are widened, as transformers does.
+LossAndGrads full_logits_reference(const torch::Tensor& hidden, const torch::Tensor& weight,
+                                   const torch::Tensor& labels, double scale = 1.0) {
+  torch::Tensor h = hidden.detach().clone().requires_grad_();
+  torch::Tensor w = weight.detach().clone().requires_grad_();
+  torch::Tensor logits = torch::linear(h, w).to(torch::kFloat32);
+  torch::Tensor loss = F::cross_entropy(
+      logits, labels, F::CrossEntropyFuncOptions().ignore_index(-100).reduction(torch::kSum));
+  (loss * scale).backward();
+  return {loss.detach(), h.grad(), w.grad()};
+}
+
+LossAndGrads chunked(const torch::Tensor& hidden, const torch::Tensor& weight,
+                     const torch::Tensor& labels, int64_t chunk_rows, double scale = 1.0) {
+  torch::Tensor h = hidden.detach().clone().requires_grad_();
+  torch::Tensor w = weight.detach().clone().requires_grad_();
+  LossSum out = causal_lm_loss_sum(h, w, labels, chunk_rows);
+  (out.sum * scale).backward();
+  return {out.sum.detach(), h.grad(), w.grad()};
+}
+
+// Within `tolerance` of the largest expected magnitude, element by element.
+::testing::AssertionResult near_relative_to_max(const torch::Tensor& actual,
+                                                const torch::Tensor& expected, double tolerance) {
+  return all_close(actual.to(torch::kFloat32), expected.to(torch::kFloat32), 0,
+                   tolerance * expected.abs().max().item<double>());
+}
+
+struct Problem {
+  torch::Tensor hidden, weight, labels;
+};
+
+// 50 rows (9 ignored, the first and last among them), width 16, vocabulary 300.
+Problem random_problem(uint64_t seed) {
+  torch::manual_seed(seed);
+  Problem p{torch::randn({50, 16}), torch::randn({300, 16}) * 0.3,
+            torch::randint(0, 300, {50}, torch::kInt64)};
+  for (int64_t row : {0, 3, 4, 17, 18, 19, 30, 48, 49}) p.labels[row] = kIgnoreIndex;
+  return p;
+}
+
+TEST(ChunkedLmLoss, EqualsFullLogitsCrossEntropyInFp32ForEveryChunkSize) {
+  const Problem p = random_problem(1);
+  const LossAndGrads expected = full_logits_reference(p.hidden, p.weight, p.labels, 1.0 / 7);
+  for (int64_t chunk_rows : {1, 7, 16, 50, 64}) {
+    SCOPED_TRACE("chunk_rows " + std::to_string(chunk_rows));
+    const LossAndGrads actual = chunked(p.hidden, p.weight, p.labels, chunk_rows, 1.0 / 7);
+    EXPECT_NEAR(actual.loss.item<double>(), expected.loss.item<double>(),
+                1e-5 * expected.loss.item<double>());
+    EXPECT_TRUE(near_relative_to_max(actual.grad_hidden, expected.grad_hidden, 1e-5));
+    EXPECT_TRUE(near_relative_to_max(actual.grad_weight, expected.grad_weight, 1e-5));
+    EXPECT_EQ(actual.grad_hidden.scalar_type(), torch::kFloat32);
+  }
+}
+
+TEST(ChunkedLmLoss, EqualsFullLogitsCrossEntropyInBf16WithBf16Grads) {
+  const Problem p = random_problem(2);
+  const torch::Tensor hidden = p.hidden.to(torch::kBFloat16),
+                      weight = p.weight.to(torch::kBFloat16);
+  const LossAndGrads expected = full_logits_reference(hidden, weight, p.labels);
+  for (int64_t chunk_rows : {7, 50}) {
+    SCOPED_TRACE("chunk_rows " + std::to_string(chunk_rows));
+    const LossAndGrads actual = chunked(hidden, weight, p.labels, chunk_rows);
+    EXPECT_NEAR(actual.loss.item<double>(), expected.loss.item<double>(),
+                1e-4 * expected.loss.item<double>());
+    EXPECT_EQ(actual.grad_hidden.scalar_type(), torch::kBFloat16);
+    EXPECT_EQ(actual.grad_weight.scalar_type(), torch::kBFloat16);
+    EXPECT_TRUE(near_relative_to_max(actual.grad_hidden, expected.grad_hidden, 1e-2));
+    EXPECT_TRUE(near_relative_to_max(actual.grad_weight, expected.grad_weight, 1e-2));
+  }
+}
+
+TEST(ChunkedLmLoss, CountsTheTokensThatAreNotIgnored) {
+  const Problem p = random_problem(3);
+  const LossSum out = causal_lm_loss_sum(p.hidden, p.weight, p.labels, 8);
+  EXPECT_EQ(out.tokens.item<int64_t>(), 41);
+  EXPECT_EQ(out.tokens.scalar_type(), torch::kInt64);
+}
+
+TEST(ChunkedLmLoss, AFrozenHeadGetsNoGradAndTheHiddenStatesTheirs) {
+  const Problem p = random_problem(4);
+  const LossAndGrads expected = full_logits_reference(p.hidden, p.weight, p.labels);
+  torch::Tensor h = p.hidden.clone().requires_grad_();
+  causal_lm_loss_sum(h, p.weight, p.labels, 9).sum.backward();
+  EXPECT_FALSE(p.weight.grad().defined());
+  EXPECT_TRUE(near_relative_to_max(h.grad(), expected.grad_hidden, 1e-5));
+}
+
+TEST(ChunkedLmLoss, TakesBatchShapedAndNonContiguousHiddenStates) {
+  const Problem p = random_problem(5);
+  const LossAndGrads expected = full_logits_reference(p.hidden, p.weight, p.labels);
+  // [2, 25, 16] from a transposed buffer: not contiguous.
+  torch::Tensor h = p.hidden.t().contiguous().t().reshape({2, 25, 16}).detach().requires_grad_();
+  ASSERT_FALSE(h.is_contiguous());
+  LossSum out = causal_lm_loss_sum(h, p.weight, p.labels.view({2, 25}), 6);
+  out.sum.backward();
+  EXPECT_NEAR(out.sum.item<double>(), expected.loss.item<double>(),
+              1e-5 * expected.loss.item<double>());
+  EXPECT_TRUE(near_relative_to_max(h.grad().reshape({50, 16}), expected.grad_hidden, 1e-5));
+}
+
+TEST(ChunkedLmLoss, AllIgnoredGivesZeroLossAndZeroGrads) {
+  Problem p = random_problem(6);
+  p.labels.fill_(kIgnoreIndex);
+  const LossAndGrads out = chunked(p.hidden, p.weight, p.labels, 16);
+  EXPECT_EQ(out.loss.item<double>(), 0.0);
+  EXPECT_EQ(out.grad_hidden.abs().max().item<double>(), 0.0);
+  EXPECT_EQ(out.grad_weight.abs().max().item<double>(), 0.0);
+}
+
+TEST(SequenceLogprobs, SumsEachSequencesLabelLogProbabilitiesWithTheirGrads) {
+  const Problem p = random_problem(7);
+  const torch::Tensor coefficients = torch::tensor({0.5f, -2.0f});
+  // Reference: log_softmax over full logits, the labels' entries, per sequence.
+  torch::Tensor h_ref = p.hidden.clone().requires_grad_(),
+                w_ref = p.weight.clone().requires_grad_();
+  torch::Tensor valid = p.labels != kIgnoreIndex;
+  torch::Tensor logp = torch::log_softmax(torch::linear(h_ref, w_ref), 1)
+                           .gather(1, p.labels.clamp_min(0).unsqueeze(1))
+                           .squeeze(1)
+                           .masked_fill(valid.logical_not(), 0);
+  torch::Tensor expected = logp.view({2, 25}).sum(1);
+  (expected * coefficients).sum().backward();
+
+  torch::Tensor h = p.hidden.clone().view({2, 25, 16}).requires_grad_(),
+                w = p.weight.clone().requires_grad_();
+  torch::Tensor actual = sequence_logprobs(h, w, p.labels.view({2, 25}), 4);
+  (actual * coefficients).sum().backward();
+  EXPECT_TRUE(all_close(actual, expected.detach(), 1e-5, 0));
+  EXPECT_TRUE(near_relative_to_max(h.grad().view({50, 16}), h_ref.grad(), 1e-5));
+  EXPECT_TRUE(near_relative_to_max(w.grad(), w_ref.grad(), 1e-5));
+}
+
+TEST(ShiftLabels, EachPositionPredictsTheNextTokenWhereTheMaskAllows) {
+  const torch::Tensor ids = torch::tensor({5, 6, 7, 8, 15, 16, 17, 18}, torch::kInt64).view({2, 4});
+  EXPECT_TRUE(
+      torch::equal(shift_labels(ids),
+                   torch::tensor({6, 7, 8, -100, 16, 17, 18, -100}, torch::kInt64).view({2, 4})));
+  // Row 0: a two-token prompt; row 1: response tokens then one of padding.
+  const torch::Tensor mask = torch::tensor({0, 0, 1, 1, 1, 1, 1, 0}, torch::kBool).view({2, 4});
+  EXPECT_TRUE(torch::equal(
+      shift_labels(ids, mask),
+      torch::tensor({-100, 7, 8, -100, 16, 17, -100, -100}, torch::kInt64).view({2, 4})));
+  EXPECT_TRUE(torch::equal(shift_labels(torch::tensor({9}, torch::kInt64)),
+                           torch::tensor({-100}, torch::kInt64)));
+}
+
+std::string loss_error(const torch::Tensor& hidden, const torch::Tensor& weight,
+                       const torch::Tensor& labels, int64_t chunk_rows = 4) {
+  try {
+    causal_lm_loss_sum(hidden, weight, labels, chunk_rows);
+  } catch (const sdk::Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST(ChunkedLmLoss, RefusesBadInputNamingTheProblem) {
+  const Problem p = random_problem(8);
+  torch::Tensor labels = p.labels.clone();
+  labels[11] = 300;
+  EXPECT_NE(loss_error(p.hidden, p.weight, labels)
+                .find("label 300 at row 11 is outside the vocabulary [0, 300)"),
+            std::string::npos);
+  labels[11] = -5;
+  EXPECT_NE(loss_error(p.hidden, p.weight, labels).find("label -5 at row 11"), std::string::npos);
+  EXPECT_NE(loss_error(p.hidden, p.weight.to(torch::kBFloat16), p.labels)
+                .find("must share a floating dtype"),
+            std::string::npos);
+  EXPECT_NE(loss_error(p.hidden, p.weight.narrow(1, 0, 8), p.labels).find("[50, 16] and [300, 8]"),
+            std::string::npos);
+  EXPECT_NE(loss_error(p.hidden, p.weight, p.labels, 0).find("chunk_rows must be ≥ 1"),
+            std::string::npos);
+  EXPECT_NE(loss_error(p.hidden, p.weight, p.labels.to(torch::kInt32)).find("labels must be int64"),
+            std::string::npos);
+}
+
+TEST(ChunkedLmLossReference, MatchesPyTorchCrossEntropyAndItsGrads) {
+  SKIP_WITHOUT_OPTIMIZER_FIXTURE("cross_entropy.json");
+  const nlohmann::json fixture = fixture_json("cross_entropy.json");
+  const FixtureTensors t("cross_entropy.safetensors");
+  const torch::Tensor labels = t["labels"];
+  for (int64_t chunk_rows : {5, 64, 100}) {
+    SCOPED_TRACE("chunk_rows " + std::to_string(chunk_rows));
+    const LossAndGrads fp32 = chunked(t["hidden"], t["weight"], labels, chunk_rows);
+    EXPECT_NEAR(fp32.loss.item<double>(), fixture["fp32_loss"].get<double>(),
+                1e-5 * fixture["fp32_loss"].get<double>());
+    EXPECT_TRUE(near_relative_to_max(fp32.grad_hidden, t["fp32/grad_hidden"], 1e-5));
+    EXPECT_TRUE(near_relative_to_max(fp32.grad_weight, t["fp32/grad_weight"], 1e-5));
+
+    const LossAndGrads bf16 = chunked(t["bf16/hidden"].to(torch::kBFloat16),
+                                      t["bf16/weight"].to(torch::kBFloat16), labels, chunk_rows);
+    EXPECT_NEAR(bf16.loss.item<double>(), fixture["bf16_loss"].get<double>(),
+                1e-4 * fixture["bf16_loss"].get<double>());
+    EXPECT_TRUE(near_relative_to_max(bf16.grad_hidden, t["bf16/grad_hidden"], 1e-2));
+    EXPECT_TRUE(near_relative_to_max(bf16.grad_weight, t["bf16/grad_weight"], 1e-2));
+  }
+  EXPECT_EQ(causal_lm_loss_sum(t["hidden"], t["weight"], labels, 64).tokens.item<int64_t>(),
+            fixture["tokens"].get<int64_t>());
+}
+
+TEST(ChunkedLmLossReference, SequenceLogprobsMatchPyTorch) {
+  SKIP_WITHOUT_OPTIMIZER_FIXTURE("cross_entropy.json");
+  const FixtureTensors t("cross_entropy.safetensors");
+  const torch::Tensor hidden = t["hidden"];  // [64, H]: 4 sequences of 16
+  torch::Tensor h = hidden.view({4, 16, hidden.size(1)}).requires_grad_(),
+                w = t["weight"].requires_grad_();
+  torch::Tensor logprobs = sequence_logprobs(h, w, t["labels"].view({4, 16}), 10);
+  (logprobs * t["sequence/coefficients"]).sum().backward();
+  EXPECT_TRUE(all_close(logprobs, t["sequence/logprobs"], 1e-5, 0));
+  EXPECT_TRUE(near_relative_to_max(h.grad().view(hidden.sizes()), t["sequence/grad_hidden"], 1e-5));
+  EXPECT_TRUE(near_relative_to_max(w.grad(), t["sequence/grad_weight"], 1e-5));
+}
+
+}  // namespace
+}  // namespace lmf::torch_backend::testing
