@@ -32,6 +32,8 @@ class RunServices : public plugin::HostServices {
   // Every metric() also goes through these: the seed's table until set_alarm_table (e.g.
   // from a configuration's alarms, services::alarm_table_with_overrides).
   void set_alarm_table(services::AlarmTable table) { alarms_.set_table(std::move(table)); }
+  // Each stage's metrics start afresh for the alarms (Note [Learning rate warm-up]).
+  void reset_alarm_states() { alarms_.reset_states(); }
   services::TrainingAlarms& alarms() { return alarms_; }
   services::Logger& logger() { return logger_; }
   services::ProgressBoard& progress() { return progress_; }

@@ -98,6 +98,7 @@ RunResult run_pipeline(const Pipeline& pipeline, const plugin::PluginRegistry& r
     services.log(
         LMF_LOG_INFO, "host",
         "stage " + std::to_string(i + 1) + "/" + std::to_string(count) + ": " + stage.name);
+    services.reset_alarm_states();
     StageResult stage_result = run_stage(stage, registry, services);
     services.metric("host", "stage/" + stage.name + "/seconds", stage_result.seconds,
                     static_cast<int64_t>(i));

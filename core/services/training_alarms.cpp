@@ -123,6 +123,11 @@ std::optional<RaisedAlarm> TrainingAlarms::observe(std::string_view metric, doub
   return alarm;
 }
 
+void TrainingAlarms::reset_states() {
+  std::lock_guard lock(mutex_);
+  states_.clear();
+}
+
 void TrainingAlarms::set_table(AlarmTable table) {
   std::lock_guard lock(mutex_);
   table_ = std::move(table);

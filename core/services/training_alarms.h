@@ -72,6 +72,10 @@ class TrainingAlarms {
   // Replaces the table and forgets every metric's state; raised() keeps what was raised.
   void set_table(AlarmTable table);
 
+  // Forgets every metric's state (not the table, not raised()): the next values are those of
+  // a new run, whose learning rate warms up from 0 again (a pipeline's second training stage).
+  void reset_states();
+
   // Every alarm raised so far, in order.
   std::vector<RaisedAlarm> raised() const;
 

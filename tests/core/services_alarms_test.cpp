@@ -88,6 +88,15 @@ TEST(TrainingAlarms, WarmUpFromZeroIsNotAnAlarmButDecayBelowTheMinimumIs) {
   EXPECT_EQ(alarms.raised().at(0).reason, "below 1e-06");
 }
 
+TEST(TrainingAlarms, ASecondRunWarmsUpAgainAfterResetStates) {
+  TrainingAlarms alarms;
+  EXPECT_EQ(alarm_steps(alarms, "train/lr", {0.0, 5e-5, 3e-5}), (Steps{}));
+  alarms.reset_states();  // the next stage: its warm-up starts from 0 again
+  EXPECT_EQ(alarm_steps(alarms, "train/lr", {0.0, 5e-7, 3e-5}), (Steps{}));
+  TrainingAlarms without_reset;
+  EXPECT_EQ(alarm_steps(without_reset, "train/lr", {0.0, 5e-5, 3e-5, 0.0, 5e-7, 3e-5}), (Steps{3}));
+}
+
 TEST(TrainingAlarms, LearningRateAboveTheMaximumAlarmsFromTheFirstStep) {
   TrainingAlarms alarms;
   EXPECT_EQ(alarm_steps(alarms, "train/lr", {2e-4, 2e-4, 5e-5, 3e-4}), (Steps{0, 3}));

@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 #include <torch/version.h>
 
+#include <cstdio>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -133,6 +134,22 @@ inline int64_t peak_allocated_bytes(const torch::Device& device) {
 #endif
   (void)device;
   return 0;
+}
+
+// The GPU's PCI bus id as NVML names it ("00000000:3B:00.0"), or "" for the CPU: NVML
+// numbers GPUs by itself, CUDA_VISIBLE_DEVICES renumbers them for CUDA, the bus id is the same.
+inline std::string pci_bus_id(const torch::Device& device) {
+#if LMF_TORCH_CUDA
+  if (device.is_cuda()) {
+    const auto* properties = at::cuda::getDeviceProperties(device.index() < 0 ? 0 : device.index());
+    char id[32];
+    std::snprintf(id, sizeof id, "%08X:%02X:%02X.0", properties->pciDomainID, properties->pciBusID,
+                  properties->pciDeviceID);
+    return id;
+  }
+#endif
+  (void)device;
+  return "";
 }
 
 inline void synchronize(const torch::Device& device) {

@@ -3,6 +3,7 @@
 #include "tensor_io.h"
 #include "torch_compat.h"
 #include "trainer/batches.h"
+#include "trainer/gpu_utilization.h"
 #include "trainer/run_meter.h"
 #include "trainer/step_loss.h"
 #include "trainer/train_checkpoint.h"
@@ -198,6 +199,7 @@ json run_training(LoadedModel& model, const TrainConfig& config) {
   const double peak_tflops = config.peak_tflops > 0 ? config.peak_tflops
                                                      : known_peak_tflops(compat::device_name(decoder.device()));
   RunMeter meter(decoder.device(), flops_per_token(model.config, config.seq_length, config.method == "full"), peak_tflops);
+  const std::optional<GpuUtilization> gpu = GpuUtilization::open(compat::pci_bus_id(decoder.device()));
   trainable->set_training(true);
   sdk::Progress bar("train", total_steps - progress.step, "steps");
   const std::vector<torch::Tensor> parameters = optimizer.parameters();
@@ -275,6 +277,8 @@ json run_training(LoadedModel& model, const TrainConfig& config) {
         if (const double mfu = meter.mfu(); mfu > 0) sdk::metric("train/mfu", mfu, progress.step);
       }
       sdk::metric("train/memory_gib", meter.peak_memory_gib(), progress.step);
+      if (std::optional<double> utilization = gpu ? gpu->percent() : std::nullopt)
+        sdk::metric("gpu/utilization", *utilization, progress.step);
       if (dpo) {
         torch::Tensor r = (reward_sums / static_cast<double>(step_targets)).to(torch::kCPU);
         const double chosen = r[0].item<double>(), rejected = r[1].item<double>();
