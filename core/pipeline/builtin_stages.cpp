@@ -3,6 +3,7 @@
 #include "core/data/prepare.h"
 #include "core/model/evaluate_stage.h"
 #include "core/model/generate_stage.h"
+#include "core/model/quantize_stage.h"
 #include "core/model/train_stage.h"
 #include "core/tokenizer/train_stage.h"
 
@@ -78,7 +79,7 @@ nlohmann::json run_plugins_check(const nlohmann::json& params,
 }  // namespace
 
 std::vector<std::string> builtin_stage_names() {
-  return {"plugins.check", "data.prepare", "tokenizer.train", "model.generate", "model.evaluate", "model.train"};
+  return {"plugins.check", "data.prepare", "tokenizer.train", "model.generate", "model.evaluate", "model.train", "model.quantize"};
 }
 
 const nlohmann::json& builtin_stage_schema(const std::string& name) {
@@ -88,6 +89,7 @@ const nlohmann::json& builtin_stage_schema(const std::string& name) {
   if (name == "model.generate") return model::generate_params_schema();
   if (name == "model.evaluate") return model::evaluate_params_schema();
   if (name == "model.train") return model::train_params_schema();
+  if (name == "model.quantize") return model::quantize_params_schema();
   throw std::out_of_range("no builtin stage \"" + name + "\"");
 }
 
@@ -104,6 +106,9 @@ std::vector<BuiltinIssue> validate_builtin_stage(const std::string& name, nlohma
   if (name == "model.train")
     for (const plugin::SpecIssue& issue : model::validate_train_params(params, params_pointer, registry))
       issues.push_back({issue.pointer, issue.message, issue.missing_component});
+  if (name == "model.quantize")
+    for (const plugin::SpecIssue& issue : model::validate_quantize_params(params, params_pointer, registry))
+      issues.push_back({issue.pointer, issue.message, issue.missing_component});
   if (name == "model.generate" || name == "model.evaluate")
     for (const model::ModelParamsIssue& issue : model::validate_model_params(params, params_pointer, registry))
       issues.push_back({issue.pointer, issue.message, issue.missing_component});
@@ -118,6 +123,7 @@ nlohmann::json run_builtin_stage(const std::string& name, const nlohmann::json& 
   if (name == "model.generate") return model::run_generate(params, registry, services);
   if (name == "model.evaluate") return model::run_evaluate(params, registry, services);
   if (name == "model.train") return model::run_train(params, registry, services);
+  if (name == "model.quantize") return model::run_quantize(params, registry, services);
   throw std::out_of_range("no builtin stage \"" + name + "\"");
 }
 

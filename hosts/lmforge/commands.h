@@ -18,6 +18,7 @@ int tokenizer_train(const Args& args);
 int generate(const Args& args);
 int eval(const Args& args);
 int train(const Args& args);
+int quantize(const Args& args);
 int version(const Args& args);
 
 }  // namespace lmf::cli

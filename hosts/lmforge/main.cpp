@@ -32,6 +32,7 @@ Commands:
   generate MODEL -p PROMPT       continue prompts with a model (streams one, batches several)
   eval MODEL --shards DIR        perplexity over token shards, a JSON Lines file or a text
   train CONFIG                   pretrain or fine-tune (full, LoRA; causal LM, SFT, DPO), resumable
+  quantize CONFIG                quantize a model with a quantizer plugin (RTN, GPTQ, ...), calibrated layer by layer
   version [--json]               the lmforge and plugin ABI versions
 
 `lmforge <command> --help` describes a command's options.
@@ -56,6 +57,7 @@ const std::vector<Command>& commands() {
       {{"generate"}, lmf::cli::generate},
       {{"eval"}, lmf::cli::eval},
       {{"train"}, lmf::cli::train},
+      {{"quantize"}, lmf::cli::quantize},
       {{"version"}, lmf::cli::version},
   };
   return list;

@@ -6,6 +6,7 @@
 #include "loaded_model.h"
 #include "request_batcher.h"
 #include "save_model.h"
+#include "quantize/quantize_model.h"
 #include "trainer/model_init.h"
 #include "trainer/train_config.h"
 #include "trainer/trainer.h"
@@ -119,6 +120,21 @@ class TorchBackend final : public lmf::sdk::Backend {
     if (folder.empty()) fail(LMF_ERR_INVALID_ARGUMENT, "train: no model loaded and no \"init\" architecture given");
     reload_for_training(folder, train);
     return tb::run_training(*model_, train);
+  }
+
+  Json quantize(const Json& config) override {
+    std::unique_lock lock(model_mutex_);
+    const tb::QuantizeConfig quantize = tb::QuantizeConfig::from_json(config);
+    const std::string folder = require_model().folder;
+    if (loaded_options_.fuse_projections != "off") {  // each projection quantizes on its own
+      tb::LoadOptions options = loaded_options_;
+      options.fuse_projections = "off";
+      model_.reset();
+      loaded_options_ = options;
+      model_ = tb::LoadedModel::load(folder, loaded_options_);
+    }
+    Json summary = tb::quantize_model(*model_, quantize);
+    return summary;
   }
 
   Json evaluate(const Json& config) override {

@@ -215,6 +215,16 @@ torch::Tensor Decoder::hidden_states(const torch::Tensor& input_ids, const Forwa
   return rms_norm(h, final_norm_);
 }
 
+torch::Tensor Decoder::block(int64_t layer, const torch::Tensor& h, const torch::Tensor& positions) {
+  const int64_t steps = h.size(1);
+  rotary_.reserve(steps);
+  const RotaryTable::Angles angles = rotary_.angles(positions, h.scalar_type());
+  const ForwardContext context{positions, {}, nullptr, steps};
+  const DecoderLayer& weights = layers_.at(static_cast<size_t>(layer));
+  torch::Tensor out = h + attention(layer, rms_norm(h, weights.input_norm), context, angles, torch::Tensor());
+  return out + mlp(weights, rms_norm(out, weights.post_attention_norm));
+}
+
 torch::Tensor Decoder::logits(const torch::Tensor& hidden) const {
   return torch::linear(hidden, lm_head_).to(torch::kFloat32);
 }

@@ -86,6 +86,14 @@ class Decoder {
   // matrices): an adapter attached to a part applies in the fused path too.
   void for_each_linear(const std::function<void(const std::string& name, Linear& linear)>& visit);
 
+  // Layer by layer, as quantization calibrates (no cache, no padding: plainly causal):
+  // the embeddings of `input_ids`, then one block at a time. hidden_states is these with
+  // the final norm.
+  torch::Tensor embed(const torch::Tensor& input_ids) const { return embed_tokens_.index({input_ids}); }
+  torch::Tensor block(int64_t layer, const torch::Tensor& h, const torch::Tensor& positions);
+  int64_t num_layers() const { return static_cast<int64_t>(layers_.size()); }
+  DecoderLayer& layer(int64_t index) { return layers_.at(static_cast<size_t>(index)); }
+
   // Final hidden states [B,T,hidden] (after the last norm).
   torch::Tensor hidden_states(const torch::Tensor& input_ids, const ForwardContext& context);
   // Logits [.., vocab] for hidden states, in fp32.

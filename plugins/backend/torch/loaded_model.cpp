@@ -1,5 +1,7 @@
 #include "loaded_model.h"
 
+#include "quantize/quantized_load.h"
+
 #include <lmf/sdk/error.h>
 #include <lmf/sdk/host.h>
 
@@ -82,6 +84,8 @@ std::unique_ptr<LoadedModel> LoadedModel::load(const std::string& folder, const 
   const torch::Device device = resolve_device(options.device);
   const torch::ScalarType dtype = resolve_dtype(options.dtype, model->config, device);
   model->weights = Weights::load(folder, device, dtype);
+  if (model->config.raw.contains("quantization_config"))
+    add_dequantized_modules(folder, model->config.raw["quantization_config"], model->weights, device, dtype);
   const bool fuse = options.fuse_projections == "on" || (options.fuse_projections == "auto" && device.is_cuda());
   model->decoder = std::make_unique<Decoder>(model->config, model->weights, device, fuse);
   model->decoder->set_fused_attention(options.fused_attention);

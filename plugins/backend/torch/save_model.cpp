@@ -29,7 +29,8 @@ constexpr const char* kCompanionFiles[] = {"generation_config.json", "tokenizer.
                                            "tokenizer_config.json", "special_tokens_map.json",
                                            "tokenizer.model"};
 
-void write_folder(const LoadedModel& model, const fs::path& folder, const json& options) {
+void write_folder(const LoadedModel& model, const fs::path& folder, const json& options,
+                  const SaveOverrides& overrides) {
   const std::string dtype_option = options.value("dtype", std::string("auto"));
   std::optional<torch::ScalarType> dtype;
   if (dtype_option != "auto") dtype = parse_torch_dtype(dtype_option, "save option dtype");
@@ -37,15 +38,18 @@ void write_folder(const LoadedModel& model, const fs::path& folder, const json& 
   NamedTensors tensors;
   tensors.reserve(model.weights.names().size());
   for (const std::string& name : model.weights.names()) {
+    if (overrides.drop.count(name) != 0) continue;
     torch::Tensor tensor = model.weights.at(name);
     if (dtype && torch::isFloatingType(tensor.scalar_type())) tensor = tensor.to(*dtype);
     tensors.emplace_back(name, tensor);
   }
+  tensors.insert(tensors.end(), overrides.add.begin(), overrides.add.end());
   write_tensor_folder(folder, tensors, options.value("max_shard_bytes", ckpt::FolderWriteOptions{}.max_shard_bytes));
 
   json config = model.config.raw;
   const torch::ScalarType saved = dtype.value_or(model.decoder->dtype());
   config[config.contains("torch_dtype") ? "torch_dtype" : "dtype"] = torch_dtype_name(saved);
+  config.merge_patch(overrides.config_patch);
   write_json(folder / "config.json", config);
   for (const char* name : kCompanionFiles) {
     const fs::path source = fs::path(model.folder) / name;
@@ -56,6 +60,11 @@ void write_folder(const LoadedModel& model, const fs::path& folder, const json& 
 }  // namespace
 
 void save_model(const LoadedModel& model, const std::string& path, const json& options) {
+  save_model(model, path, options, SaveOverrides{});
+}
+
+void save_model(const LoadedModel& model, const std::string& path, const json& options,
+                const SaveOverrides& overrides) {
   const fs::path target = fs::absolute(path).lexically_normal();
   const bool overwrite = options.value("overwrite", false);
   if (fs::exists(target) && !(fs::is_directory(target) && fs::is_empty(target)) && !overwrite)
@@ -67,7 +76,7 @@ void save_model(const LoadedModel& model, const std::string& path, const json& o
   fs::remove_all(staging, ignored);
   try {
     fs::create_directories(staging);
-    write_folder(model, staging, options);
+    write_folder(model, staging, options, overrides);
     if (fs::exists(target)) {
       const fs::path old = target.string() + ".old-" + std::to_string(::getpid());
       fs::rename(target, old);

@@ -6,7 +6,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace lmf::torch_backend {
 
@@ -15,5 +18,16 @@ namespace lmf::torch_backend {
 // folder). Note [Saving atomically]: everything is written into a temporary folder beside
 // `path`, which is renamed into place at the end; a failure leaves `path` as it was.
 void save_model(const LoadedModel& model, const std::string& path, const nlohmann::json& options);
+
+// What a quantized model's folder holds instead of some weights: the tensors dropped
+// (the quantized modules' "weight"), the packed ones added, and fields merged into
+// config.json (quantization_config).
+struct SaveOverrides {
+  std::set<std::string> drop;
+  std::vector<std::pair<std::string, torch::Tensor>> add;
+  nlohmann::json config_patch = nlohmann::json::object();
+};
+void save_model(const LoadedModel& model, const std::string& path, const nlohmann::json& options,
+                const SaveOverrides& overrides);
 
 }  // namespace lmf::torch_backend

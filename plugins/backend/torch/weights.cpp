@@ -90,6 +90,12 @@ const torch::Tensor& Weights::at(const std::string& name) const {
   return it->second;
 }
 
+void Weights::add(const std::string& name, torch::Tensor tensor) {
+  if (tensors_.count(name) != 0) sdk::fail(LMF_ERR_DATA, folder_ + ": tensor " + name + " is both stored and quantized");
+  order_.push_back(name);
+  tensors_[name] = std::move(tensor);
+}
+
 void Weights::replace(const std::string& name, torch::Tensor tensor) {
   torch::Tensor& slot = tensors_.at(name);
   TORCH_CHECK(slot.sizes() == tensor.sizes() && slot.scalar_type() == tensor.scalar_type(),

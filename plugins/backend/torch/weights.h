@@ -36,6 +36,9 @@ class Weights {
   // The tensor called `name`, or an undefined tensor.
   torch::Tensor find(const std::string& name) const;
   bool contains(const std::string& name) const { return tensors_.count(name) != 0; }
+  // Adds a tensor the checkpoint does not hold as such (a quantized module's dequantized
+  // weight); throws when the name is taken.
+  void add(const std::string& name, torch::Tensor tensor);
   // Puts `tensor` (same shape and dtype) in place of the tensor called `name`.
   void replace(const std::string& name, torch::Tensor tensor);
 

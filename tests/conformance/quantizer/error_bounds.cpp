@@ -15,9 +15,60 @@ double unit_roundoff(DLDataType dtype) {
   return kFloat32Roundoff;
 }
 
+// Half the gap between the dtype's subnormals: how far a tiny stored scale may be off.
+double subnormal_half_gap(DLDataType dtype) {
+  if (dtype.code == kDLFloat && dtype.bits == 16) return 0x1.0p-25;
+  if (dtype.code == kDLBfloat) return 0x1.0p-134;
+  if (dtype.code == kDLFloat && dtype.bits == 64) return 0x1.0p-1074;
+  return 0x1.0p-150;
+}
+
 // Half the widest gap between neighbouring NF4 levels (-1 .. -0.6962 on the negative side),
 // relative to the block's absmax.
 constexpr double kNf4HalfGap = 0.152;
+// Half the widest gap of bitsandbytes' 8-bit dynamic map (its top decade's midpoints are
+// 0.9 / 64 apart), relative to the nested block's max |absmax - mean|.
+constexpr double kDynamicMapHalfGap = 0.9 / 64 / 2;
+
+// The "nf4" rule of Note [Error bounds]: blocks over the flattened weight, and the error
+// of the double-quantized absmax.
+ElementBounds nf4_bounds(const nlohmann::json& format, const Matrix& w, int64_t block_size,
+                         double roundoff) {
+  const size_t block = static_cast<size_t>(block_size), count = w.values.size();
+  const size_t blocks = (count + block - 1) / block;
+  std::vector<double> absmax(blocks, 0.0);
+  for (size_t i = 0; i < count; ++i)
+    absmax[i / block] = std::max(absmax[i / block], std::fabs(static_cast<double>(w.values[i])));
+
+  std::vector<double> absmax_error(blocks, 0.0);
+  const bool double_quant = format.value("double_quant", false);
+  const size_t nested = format.value("nested_blocksize", size_t{256});
+  if (double_quant && nested > 0 && blocks > 0) {
+    double mean = 0.0;
+    for (double a : absmax) mean += a / static_cast<double>(blocks);
+    for (size_t first = 0; first < blocks; first += nested) {
+      const size_t last = std::min(blocks, first + nested);
+      double deviation = 0.0;
+      for (size_t b = first; b < last; ++b)
+        deviation = std::max(deviation, std::fabs(absmax[b] - mean));
+      for (size_t b = first; b < last; ++b)
+        absmax_error[b] = kDynamicMapHalfGap * deviation + (deviation + std::fabs(mean)) * roundoff;
+    }
+  }
+
+  ElementBounds out;
+  out.bound.resize(count);
+  for (size_t i = 0; i < count; ++i) {
+    const double m = absmax[i / block], half_step = kNf4HalfGap * m;
+    out.bound[i] = half_step + absmax_error[i / block] + (m + 2 * half_step) * roundoff;
+  }
+  out.description = "nf4 (blocks of " + std::to_string(block) +
+                    " of the flattened weight): |w - w_hat| <= 0.152 * max|block| + eps" +
+                    (double_quant ? " + 0.00703125 * max|absmax - mean| over the " +
+                                        std::to_string(nested) + " absmax of its nested block"
+                                  : std::string());
+  return out;
+}
 
 }  // namespace
 
@@ -58,6 +109,7 @@ std::optional<ElementBounds> error_bounds(const nlohmann::json& format, const Ma
 
   const int64_t group = group_size > 0 ? group_size : rule == Rule::kNf4 ? 64 : w.cols;
   const double roundoff = unit_roundoff(scale_dtype) + 4 * kFloat32Roundoff;
+  if (rule == Rule::kNf4) return nf4_bounds(format, w, group, roundoff);
   ElementBounds out;
   out.bound.resize(w.values.size());
   for (int64_t r = 0; r < w.rows; ++r) {
@@ -69,14 +121,11 @@ std::optional<ElementBounds> error_bounds(const nlohmann::json& format, const Ma
         max_value = std::max(max_value, static_cast<double>(w.at(r, c)));
         min_value = std::min(min_value, static_cast<double>(w.at(r, c)));
       }
-      double half_step;
-      if (rule == Rule::kSymmetric)
-        half_step = max_abs / (std::ldexp(1.0, bits - 1) - 1.0) / 2.0;
-      else if (rule == Rule::kAsymmetric)
-        half_step = (max_value - min_value) / (std::ldexp(1.0, bits) - 1.0) / 2.0;
-      else
-        half_step = kNf4HalfGap * max_abs;
-      const double bound = half_step + (max_abs + 2 * half_step) * roundoff;
+      const double half_step = rule == Rule::kSymmetric
+                                   ? max_abs / (std::ldexp(1.0, bits - 1) - 1.0) / 2.0
+                                   : (max_value - min_value) / (std::ldexp(1.0, bits) - 1.0) / 2.0;
+      const double bound = half_step + (max_abs + 2 * half_step) * roundoff +
+                           std::ldexp(subnormal_half_gap(scale_dtype), bits);
       for (int64_t c = start; c < end; ++c) out.bound[static_cast<size_t>(r * w.cols + c)] = bound;
     }
   }
@@ -87,13 +136,10 @@ std::optional<ElementBounds> error_bounds(const nlohmann::json& format, const Ma
     out.description = "symmetric " + std::to_string(bits) + "-bit (" + group_text +
                       "): |w - w_hat| <= s/2 + eps, s = max|group| / " +
                       std::to_string((1 << (bits - 1)) - 1);
-  else if (rule == Rule::kAsymmetric)
+  else
     out.description = "asymmetric " + std::to_string(bits) + "-bit (" + group_text +
                       "): |w - w_hat| <= s/2 + eps, s = (max(w, 0) - min(w, 0)) / " +
                       std::to_string((1 << bits) - 1);
-  else
-    out.description =
-        "nf4 (blocks of " + std::to_string(group) + "): |w - w_hat| <= 0.152 * max|block| + eps";
   return out;
 }
 

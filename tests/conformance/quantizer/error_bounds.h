@@ -24,10 +24,24 @@ namespace lmf::conformance {
 //   and round-to-nearest puts every weight within s/2 of a level: |w - ŵ| <= s/2 + eps.
 //   GPTQ's symmetric grid (2^b levels around a zero point of 2^(b-1)) has a smaller step,
 //   so the bound holds for it too.
-//   - "nf4" (QLoRA's NormalFloat, block = group_size or 64): half the widest gap between
-//     two NF4 levels, 0.152 * m.
+//   - "nf4" (bitsandbytes' 4-bit NormalFloat): its blocks are group_size (or 64)
+//     consecutive weights of the flattened row-major weight, so a block may span rows;
+//     m = max|w| of the block. Rounding to the nearest of the 16 levels errs by at most
+//     half the widest gap between neighbours, (1 - 0.6961928) / 2 * m < 0.152 * m. With
+//     "double_quant": true the stored absmax errs too: absmax - mean(absmax) is rounded,
+//     in blocks of "nested_blocksize" (256) absmax values, to bitsandbytes' 8-bit dynamic
+//     map, by at most half its widest gap, 0.9 / 64 / 2 = 0.00703125 times M, the largest
+//     |absmax - mean| of the nested block; a level is at most 1 in magnitude, so each
+//     weight's error grows by as much (plus (M + |mean|) * eps for the float arithmetic).
 // eps covers float arithmetic and the rounding of stored scales:
 //   eps = (m + s) * (u(scale dtype) + 4 * 2^-24), u = 2^-24 float32, 2^-11 float16, 2^-8 bf16.
+//   Below its normal range a dtype rounds absolutely, not relatively: a uniform format's
+//   stored scale may be off by half the subnormal gap d (2^-24 for float16), and a level
+//   is at most 2^b steps from the zero point, so uniform formats add 2^b * d / 2 to eps
+//   (it matters only for tiny groups, e.g. a row scaled by 1e-4 with fp16 scales).
+// A layer whose format_json says "method": "gptq" has no element bound (GPTQ moves weights
+// by several steps on purpose): Note [Error feedback checks] (error_feedback_checks.h) says
+// what the suite checks instead.
 // A format with none of these shapes has no bound here: the suite reports it, and whoever
 // adds the format adds its bound to this file.
 struct ElementBounds {

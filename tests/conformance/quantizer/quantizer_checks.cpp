@@ -5,6 +5,7 @@
 #include "core/plugin/host_api.h"
 #include "core/plugin/status.h"
 #include "tests/conformance/quantizer/error_bounds.h"
+#include "tests/conformance/quantizer/error_feedback_checks.h"
 #include "tests/conformance/quantizer/host_tensor.h"
 #include "tests/conformance/quantizer/test_weights.h"
 
@@ -503,6 +504,26 @@ bool may_refuse_shape(const Capabilities& caps, int64_t rows, int64_t cols) {
   return packs_or_groups && !aligned;
 }
 
+// Note [Error feedback checks]: ŵ on the layer's grid, and on the calibration inputs an
+// output error below round-to-nearest's at the same bits, group size and symmetry.
+void check_error_feedback(Session& s, const std::string& where, const lmf_quantized_layer& layer,
+                          const json& format, const Matrix& w, const Matrix& calibration,
+                          const HostTensor& w_hat) {
+  const std::string method = "\"method\": " + format.at("method").dump();
+  if (const std::string off = off_grid(layer, format, w_hat.data<float>()); !off.empty())
+    s.fail(where + "dequantized weight off its grid (" + method + "): " + off);
+  const int bits = format.value("bits", 0);
+  if (!s.caps().needs_calibration || bits < 1 || bits > 16) return;
+  const Matrix rtn = round_to_nearest(w, bits, format.value("group_size", int64_t{-1}),
+                                      format.value("sym", true));
+  const double error = output_error(calibration, w, w_hat.data<float>());
+  const double rtn_error = output_error(calibration, w, rtn.values.data());
+  if (!(error < rtn_error) && rtn_error > 0.0)
+    s.fail(where + "layer output error on the calibration inputs, ||X (W - w_hat)^T|| = " +
+           number(error) + ", is not below round-to-nearest's " + number(rtn_error) +
+           " at the same bits, group size and symmetry (" + method + ")");
+}
+
 // Quantizes one weight case and checks everything computed from the layer.
 bool check_case(Session& s, const WeightCase& c, uint64_t seed) {
   const Capabilities& caps = s.caps();
@@ -510,8 +531,8 @@ bool check_case(Session& s, const WeightCase& c, uint64_t seed) {
   const std::string where = "[" + c.name + "] ";
   const std::string layer_name = "conformance.case" + std::to_string(seed);
 
+  const Matrix calibration = activations(kCalibrationTokens, w.cols, seed + 1000);
   if (caps.needs_calibration) {
-    Matrix calibration = activations(kCalibrationTokens, w.cols, seed + 1000);
     HostTensor inputs = float_tensor({calibration.rows, calibration.cols}, calibration.values);
     Outcome observed = s.observe(layer_name, inputs.dl());
     if (!observed.ok) {
@@ -539,7 +560,8 @@ bool check_case(Session& s, const WeightCase& c, uint64_t seed) {
   json format = check_layer_shape(s, where, *layer, w);
   std::string problem;
   std::optional<ElementBounds> bounds;
-  if (!format.is_null()) {
+  const bool error_feedback = uses_error_feedback(format);  // Note [Error feedback checks]
+  if (!format.is_null() && !error_feedback) {
     bounds = error_bounds(format, w, scale_dtype(*layer), &problem);
     if (!bounds) s.fail(problem);
   }
@@ -568,6 +590,7 @@ bool check_case(Session& s, const WeightCase& c, uint64_t seed) {
           s.fail(where + "dequantized weight outside the error bound of its format_json (" +
                  bounds->description + "): " + worst.text(w.rows * w.cols, "w_hat", "w"));
       }
+      if (error_feedback) check_error_feedback(s, where, *layer, format, w, calibration, *w_hat);
     }
   }
 

@@ -1,0 +1,146 @@
+#include "quantize/quantizer_client.h"
+
+#include <lmf/sdk/host.h>
+
+#include <algorithm>
+
+namespace lmf::torch_backend {
+namespace {
+
+DLDataType dl_dtype(torch::ScalarType type, const std::string& where) {
+  switch (type) {
+    case torch::kFloat32: return {kDLFloat, 32, 1};
+    case torch::kFloat16: return {kDLFloat, 16, 1};
+    case torch::kBFloat16: return {kDLBfloat, 16, 1};
+    case torch::kInt32: return {kDLInt, 32, 1};
+    case torch::kInt64: return {kDLInt, 64, 1};
+    case torch::kInt8: return {kDLInt, 8, 1};
+    case torch::kUInt8: return {kDLUInt, 8, 1};
+    default: sdk::fail(LMF_ERR_INVALID_ARGUMENT, where + ": no DLPack dtype for " + std::string(c10::toString(type)));
+  }
+}
+
+torch::ScalarType torch_dtype(DLDataType type, const std::string& where) {
+  if (type.lanes == 1) {
+    if (type.code == kDLFloat && type.bits == 32) return torch::kFloat32;
+    if (type.code == kDLFloat && type.bits == 16) return torch::kFloat16;
+    if (type.code == kDLBfloat && type.bits == 16) return torch::kBFloat16;
+    if (type.code == kDLInt && type.bits == 32) return torch::kInt32;
+    if (type.code == kDLInt && type.bits == 64) return torch::kInt64;
+    if (type.code == kDLInt && type.bits == 8) return torch::kInt8;
+    if (type.code == kDLUInt && type.bits == 8) return torch::kUInt8;
+  }
+  sdk::fail(LMF_ERR_DATA, where + ": a dtype torch does not have (code " + std::to_string(type.code) + ", " +
+                              std::to_string(type.bits) + " bits)");
+}
+
+// A borrowed DLTensor over a contiguous CPU tensor; `shape` must outlive the use.
+DLTensor borrow(const torch::Tensor& tensor, std::vector<int64_t>& shape, const std::string& where) {
+  shape = tensor.sizes().vec();
+  DLTensor view{};
+  view.data = tensor.data_ptr();
+  view.device = {kDLCPU, 0};
+  view.ndim = static_cast<int32_t>(shape.size());
+  view.dtype = dl_dtype(tensor.scalar_type(), where);
+  view.shape = shape.data();
+  view.strides = nullptr;  // compact row-major
+  view.byte_offset = 0;
+  return view;
+}
+
+torch::Tensor copy_of(const DLTensor& tensor, const std::string& where) {
+  if (tensor.device.device_type != kDLCPU)
+    sdk::fail(LMF_ERR_UNSUPPORTED, where + ": only CPU tensors are read back from quantizers yet");
+  std::vector<int64_t> shape(tensor.shape, tensor.shape + tensor.ndim);
+  auto* data = static_cast<char*>(tensor.data) + tensor.byte_offset;
+  const auto options = torch::TensorOptions().dtype(torch_dtype(tensor.dtype, where));
+  if (tensor.strides == nullptr) return torch::from_blob(data, shape, options).clone();
+  std::vector<int64_t> strides(tensor.strides, tensor.strides + tensor.ndim);
+  return torch::from_blob(data, shape, strides, options).clone();
+}
+
+std::string text(lmf_str_view view) { return std::string(view.data, view.size); }
+
+}  // namespace
+
+QuantizerClient::QuantizerClient(const std::string& component, const nlohmann::json& config) : name_(component) {
+  component_ = &sdk::find_component(LMF_KIND_QUANTIZER, component);
+  vtable_ = static_cast<const lmf_quantizer_vtable*>(component_->vtable);
+  const std::string config_text = config.dump();
+  sdk::check(component_->create(sdk::host_handle(), sdk::to_view(config_text), &instance_));
+  lmf_string out{};
+  sdk::check(vtable_->capabilities(instance_, &out));
+  capabilities_ = nlohmann::json::parse(std::string(out.data, out.size));
+  sdk::api().free(out.data);
+}
+
+QuantizerClient::~QuantizerClient() {
+  if (instance_ != nullptr) component_->destroy(instance_);
+}
+
+bool QuantizerClient::supports(const std::string& op) const {
+  const nlohmann::json ops = capabilities_.value("ops", nlohmann::json::array());
+  return std::find(ops.begin(), ops.end(), op) != ops.end();
+}
+
+void QuantizerClient::observe(const std::string& layer, const torch::Tensor& inputs) const {
+  if (vtable_->observe == nullptr) return;
+  const torch::Tensor cpu = inputs.to(torch::kCPU, torch::kFloat32).contiguous();
+  std::vector<int64_t> shape;
+  const DLTensor view = borrow(cpu, shape, layer);
+  sdk::check(vtable_->observe(instance_, sdk::to_view(layer), &view));
+}
+
+QuantizedLayer QuantizerClient::quantize(const std::string& layer, const torch::Tensor& weight) const {
+  const torch::Tensor cpu = weight.to(torch::kCPU, torch::kFloat32).contiguous();
+  std::vector<int64_t> shape;
+  const DLTensor view = borrow(cpu, shape, layer);
+  lmf_quantized_layer* out = nullptr;
+  sdk::check(vtable_->quantize(instance_, sdk::to_view(layer), &view, &out));
+  return QuantizedLayer(this, out);
+}
+
+QuantizedLayer QuantizerClient::import_layer(const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
+                                             const nlohmann::json& format) const {
+  if (vtable_->import_layer == nullptr || !supports("import_layer"))
+    sdk::fail(LMF_ERR_UNSUPPORTED, "quantizer " + name_ + " cannot import layers");
+  std::vector<torch::Tensor> contiguous;
+  std::vector<std::vector<int64_t>> shapes(tensors.size());
+  std::vector<DLManagedTensor> managed(tensors.size());
+  std::vector<lmf_named_tensor> named;
+  contiguous.reserve(tensors.size());
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    contiguous.push_back(tensors[i].second.to(torch::kCPU).contiguous());
+    managed[i] = DLManagedTensor{borrow(contiguous.back(), shapes[i], tensors[i].first), nullptr, nullptr};
+    named.push_back({sdk::to_view(tensors[i].first), &managed[i]});
+  }
+  const std::string format_text = format.dump();
+  lmf_quantized_layer* out = nullptr;
+  sdk::check(vtable_->import_layer(instance_, named.data(), named.size(), sdk::to_view(format_text), &out));
+  return QuantizedLayer(this, out);
+}
+
+torch::Tensor QuantizerClient::dequantize(const QuantizedLayer& layer) const {
+  torch::Tensor weight = torch::empty({layer.raw().out_features, layer.raw().in_features}, torch::kFloat32);
+  std::vector<int64_t> shape;
+  DLTensor view = borrow(weight, shape, "dequantize");
+  sdk::check(vtable_->dequantize(instance_, &layer.raw(), &view, nullptr));
+  return weight;
+}
+
+QuantizedLayer::~QuantizedLayer() {
+  if (layer_ != nullptr) owner_->vtable_->release_layer(owner_->instance_, layer_);
+}
+
+nlohmann::json QuantizedLayer::format() const { return nlohmann::json::parse(text(layer_->format_json)); }
+
+std::vector<std::pair<std::string, torch::Tensor>> QuantizedLayer::tensors() const {
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  for (size_t i = 0; i < layer_->tensor_count; ++i) {
+    const std::string name = text(layer_->tensors[i].name);
+    out.emplace_back(name, copy_of(layer_->tensors[i].tensor->dl_tensor, "quantized tensor " + name));
+  }
+  return out;
+}
+
+}  // namespace lmf::torch_backend

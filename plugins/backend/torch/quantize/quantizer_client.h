@@ -1,0 +1,69 @@
+// A quantizer plugin's component as the torch backend drives it, through the C ABI
+// (lmf_quantizer.h): libtorch tensors in, quantized layers out.
+#pragma once
+
+#include <lmf/lmf_quantizer.h>
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace lmf::torch_backend {
+
+class QuantizerClient;
+
+// A layer the plugin quantized or imported; released through the plugin when destroyed.
+class QuantizedLayer {
+ public:
+  QuantizedLayer(const QuantizerClient* owner, lmf_quantized_layer* layer) : owner_(owner), layer_(layer) {}
+  QuantizedLayer(QuantizedLayer&& other) noexcept : owner_(other.owner_), layer_(std::exchange(other.layer_, nullptr)) {}
+  QuantizedLayer(const QuantizedLayer&) = delete;
+  QuantizedLayer& operator=(const QuantizedLayer&) = delete;
+  QuantizedLayer& operator=(QuantizedLayer&&) = delete;
+  ~QuantizedLayer();
+
+  const lmf_quantized_layer& raw() const { return *layer_; }
+  // The layout (format_json), e.g. {"format":"gptq","bits":4,"group_size":128,...}.
+  nlohmann::json format() const;
+  // Copies of the packed tensors ("qweight", "scales", ...), on the CPU.
+  std::vector<std::pair<std::string, torch::Tensor>> tensors() const;
+
+ private:
+  const QuantizerClient* owner_;
+  lmf_quantized_layer* layer_;
+};
+
+class QuantizerClient {
+ public:
+  // Finds `component` among the host's loaded quantizers and makes an instance with
+  // `config` (validated by the host against the component's schema beforehand).
+  QuantizerClient(const std::string& component, const nlohmann::json& config);
+  QuantizerClient(const QuantizerClient&) = delete;
+  QuantizerClient& operator=(const QuantizerClient&) = delete;
+  ~QuantizerClient();
+
+  const std::string& name() const { return name_; }
+  const nlohmann::json& capabilities() const { return capabilities_; }
+  bool needs_calibration() const { return capabilities_.value("needs_calibration", false); }
+  bool supports(const std::string& op) const;
+
+  // inputs [tokens, in_features]: what `layer` sees on calibration samples.
+  void observe(const std::string& layer, const torch::Tensor& inputs) const;
+  QuantizedLayer quantize(const std::string& layer, const torch::Tensor& weight) const;
+  QuantizedLayer import_layer(const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
+                              const nlohmann::json& format) const;
+  // The layer's weight [out, in] as float32 on the CPU.
+  torch::Tensor dequantize(const QuantizedLayer& layer) const;
+
+ private:
+  friend class QuantizedLayer;
+  std::string name_;
+  const lmf_component* component_ = nullptr;
+  const lmf_quantizer_vtable* vtable_ = nullptr;
+  lmf_instance_t* instance_ = nullptr;
+  nlohmann::json capabilities_;
+};
+
+}  // namespace lmf::torch_backend
