@@ -15,22 +15,33 @@ torch::Tensor with_grad(torch::Tensor grad) {
   return p;
 }
 
-TEST(GradClipReference, MatchesTorchClipGradNormAboveAndBelowTheLimit) {
-  SKIP_WITHOUT_OPTIMIZER_FIXTURE("clip.json");
+// The CPU takes one reduction per grad, CUDA the multi-tensor (foreach) kernels.
+void expect_torch_clip_results(const torch::Device& device) {
   const FixtureTensors tensors("clip.safetensors");
   for (const nlohmann::json& c : fixture_json("clip.json")["cases"]) {
     const std::string name = c["name"];
     SCOPED_TRACE(name);
     std::vector<torch::Tensor> parameters;
     for (int i = 0; i < c["count"].get<int>(); ++i)
-      parameters.push_back(with_grad(tensors[name + "/grad" + std::to_string(i)]));
+      parameters.push_back(with_grad(tensors[name + "/grad" + std::to_string(i)].to(device)));
     const torch::Tensor norm = clip_grad_norm(parameters, c["max_norm"].get<double>());
     EXPECT_NEAR(norm.item<double>(), c["norm"].get<double>(), 1e-6 * c["norm"].get<double>());
     for (int i = 0; i < c["count"].get<int>(); ++i)
-      EXPECT_TRUE(all_close(parameters[i].grad(), tensors[name + "/clipped" + std::to_string(i)],
-                            1e-6, 1e-8))
+      EXPECT_TRUE(all_close(parameters[i].grad().cpu(),
+                            tensors[name + "/clipped" + std::to_string(i)], 1e-6, 1e-8))
           << i;
   }
+}
+
+TEST(GradClipReference, MatchesTorchClipGradNormAboveAndBelowTheLimit) {
+  SKIP_WITHOUT_OPTIMIZER_FIXTURE("clip.json");
+  expect_torch_clip_results(torch::kCPU);
+}
+
+TEST(GradClipReference, TheCudaForeachKernelsMatchTorchToo) {
+  SKIP_WITHOUT_OPTIMIZER_FIXTURE("clip.json");
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  expect_torch_clip_results(torch::Device(torch::kCUDA, 0));
 }
 
 TEST(GradClip, TotalNormIsTheNormOfAllGradsTogether) {

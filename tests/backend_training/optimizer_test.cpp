@@ -25,17 +25,21 @@ std::map<std::string, torch::Tensor> cloned_state(const AdamW& optimizer) {
 }
 
 // Three parameters as a decoder names them: a decayed weight, a bias and a norm weight.
-std::vector<NamedParameter> small_model(torch::ScalarType dtype, uint64_t seed) {
+std::vector<NamedParameter> small_model(torch::ScalarType dtype, uint64_t seed,
+                                        const torch::Device& device = torch::kCPU) {
   torch::manual_seed(seed);
-  return {{"model.layers.0.mlp.up_proj.weight", torch::randn({6, 4}).to(dtype).requires_grad_()},
-          {"model.layers.0.self_attn.q_proj.bias", torch::randn({6}).to(dtype).requires_grad_()},
-          {"model.norm.weight", torch::randn({4}).to(dtype).requires_grad_()}};
+  auto make = [&](std::vector<int64_t> shape) {
+    return torch::randn(shape).to(device, dtype).requires_grad_();
+  };
+  return {{"model.layers.0.mlp.up_proj.weight", make({6, 4})},
+          {"model.layers.0.self_attn.q_proj.bias", make({6})},
+          {"model.norm.weight", make({4})}};
 }
 
 void set_random_grads(const std::vector<NamedParameter>& parameters, int64_t seed) {
   torch::manual_seed(static_cast<uint64_t>(seed));
   for (const NamedParameter& p : parameters)
-    p.tensor.mutable_grad() = torch::randn(p.tensor.sizes()).to(p.tensor.scalar_type());
+    p.tensor.mutable_grad() = torch::randn(p.tensor.sizes()).to(p.tensor.options());
 }
 
 std::vector<NamedParameter> copies(const std::vector<NamedParameter>& parameters) {
@@ -62,8 +66,11 @@ struct SmallModelRun {
   bool unchanged(size_t i) const { return torch::equal(parameters[i].tensor, initial[i].tensor); }
 };
 
-TEST(AdamWReference, MatchesTorchAdamWOverFiveStepsWithAPerStepLearningRate) {
-  SKIP_WITHOUT_OPTIMIZER_FIXTURE("adamw.json");
+// Runs the fixture's cases with the parameters on `device`: the CPU takes the
+// single-tensor update, CUDA the fused kernel (Note [Fused AdamW on CUDA]), which forms
+// the first moment as β1·m + (1−β1)·g instead of lerp: its rounding differs by a few
+// ulps of the grads (~1e-2 here), hence `moment_atol`.
+void expect_torch_adamw_results(const torch::Device& device, double moment_atol) {
   const nlohmann::json fixture = fixture_json("adamw.json");
   const FixtureTensors tensors("adamw.safetensors");
   const auto names = fixture["parameters"].get<std::vector<std::string>>();
@@ -78,37 +85,51 @@ TEST(AdamWReference, MatchesTorchAdamWOverFiveStepsWithAPerStepLearningRate) {
     const torch::ScalarType dtype = bf16 ? torch::kBFloat16 : torch::kFloat32;
     std::vector<NamedParameter> parameters;
     for (const std::string& p : names)
-      parameters.push_back({p, tensors[name + "/" + p + "/initial"].to(dtype).requires_grad_()});
+      parameters.push_back(
+          {p, tensors[name + "/" + p + "/initial"].to(device, dtype).requires_grad_()});
     AdamWSettings settings;
     settings.beta1 = c["betas"][0];
     settings.beta2 = c["betas"][1];
     settings.eps = c["eps"];
     settings.weight_decay = c["weight_decay"];
     AdamW optimizer(parameters, settings, decay_rule);
+    EXPECT_EQ(optimizer.fused(), device.is_cuda());  // else the CUDA test would test nothing new
     for (int k = 0; k < c["steps"].get<int>(); ++k) {
       for (const NamedParameter& p : parameters)
         p.tensor.mutable_grad() =
-            tensors[name + "/" + p.name + "/grad" + std::to_string(k)].to(dtype);
+            tensors[name + "/" + p.name + "/grad" + std::to_string(k)].to(device, dtype);
       optimizer.step(c["lrs"][k].get<double>());
       for (const NamedParameter& p : parameters) {
         const torch::Tensor expected = tensors[name + "/" + p.name + "/after" + std::to_string(k)];
         const torch::Tensor updated =
-            bf16 ? state_tensor(optimizer, p.name + ".master") : p.tensor.detach();
+            (bf16 ? state_tensor(optimizer, p.name + ".master") : p.tensor.detach()).cpu();
         EXPECT_TRUE(all_close(updated, expected, 0, 1e-6)) << p.name << " after step " << k;
         if (bf16) {
-          EXPECT_TRUE(torch::equal(p.tensor.detach(), updated.to(torch::kBFloat16))) << p.name;
+          EXPECT_TRUE(torch::equal(p.tensor.detach().cpu(), updated.to(torch::kBFloat16))) << p.name;
         }
       }
     }
     for (const NamedParameter& p : parameters) {
-      EXPECT_TRUE(all_close(state_tensor(optimizer, p.name + ".exp_avg"),
-                            tensors[name + "/" + p.name + "/exp_avg"], 1e-5, 1e-9))
+      EXPECT_TRUE(all_close(state_tensor(optimizer, p.name + ".exp_avg").cpu(),
+                            tensors[name + "/" + p.name + "/exp_avg"], 1e-5, moment_atol))
           << p.name;
-      EXPECT_TRUE(all_close(state_tensor(optimizer, p.name + ".exp_avg_sq"),
+      EXPECT_TRUE(all_close(state_tensor(optimizer, p.name + ".exp_avg_sq").cpu(),
                             tensors[name + "/" + p.name + "/exp_avg_sq"], 1e-5, 1e-12))
           << p.name;
+      EXPECT_EQ(state_tensor(optimizer, p.name + ".step").item<int64_t>(), c["steps"].get<int64_t>());
     }
   }
+}
+
+TEST(AdamWReference, MatchesTorchAdamWOverFiveStepsWithAPerStepLearningRate) {
+  SKIP_WITHOUT_OPTIMIZER_FIXTURE("adamw.json");
+  expect_torch_adamw_results(torch::kCPU, 1e-9);
+}
+
+TEST(AdamWReference, TheFusedCudaKernelMatchesTorchAdamWToo) {
+  SKIP_WITHOUT_OPTIMIZER_FIXTURE("adamw.json");
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  expect_torch_adamw_results(torch::Device(torch::kCUDA, 0), 2e-8);
 }
 
 TEST(AdamWReference, DecayRuleMatchesHuggingFaceTrainerOnAQwen2Model) {
@@ -209,9 +230,10 @@ TEST(AdamW, ParametersWithoutAGradAreSkippedAndKeepTheirStepCount) {
 }
 
 // An optimizer rebuilt from saved weights and state continues exactly as one that never stopped.
-void expect_resume_is_bit_identical(torch::ScalarType dtype) {
+void expect_resume_is_bit_identical(torch::ScalarType dtype,
+                                    const torch::Device& device = torch::kCPU) {
   const AdamWSettings settings = with_decay(0.1);
-  std::vector<NamedParameter> straight = small_model(dtype, 4);
+  std::vector<NamedParameter> straight = small_model(dtype, 4, device);
   std::vector<NamedParameter> interrupted = copies(straight);
   AdamW uninterrupted(straight, settings);
   AdamW first_half(interrupted, settings);
@@ -236,6 +258,30 @@ void expect_resume_is_bit_identical(torch::ScalarType dtype) {
     EXPECT_TRUE(torch::equal(resumed_parameters[i].tensor, straight[i].tensor)) << straight[i].name;
   for (const auto& [name, tensor] : uninterrupted.state().tensors)
     EXPECT_TRUE(torch::equal(state_tensor(resumed, name), tensor)) << name;
+}
+
+TEST(AdamWState, ResumingContinuesBitForBitOnCudaThroughTheFusedKernel) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  expect_resume_is_bit_identical(torch::kBFloat16, torch::Device(torch::kCUDA, 0));
+}
+
+TEST(AdamW, OnCudaParametersWithoutAGradKeepTheirWeightsMomentsAndStepCount) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  std::vector<NamedParameter> parameters = small_model(torch::kBFloat16, 3, torch::Device(torch::kCUDA, 0));
+  const std::vector<NamedParameter> initial = copies(parameters);
+  AdamW optimizer(parameters, with_decay(0.1));
+  ASSERT_TRUE(optimizer.fused());
+  for (int k = 0; k < 2; ++k) {
+    parameters[0].tensor.mutable_grad() = torch::ones_like(parameters[0].tensor);
+    optimizer.step(0.01);
+  }
+  EXPECT_FALSE(torch::equal(parameters[0].tensor, initial[0].tensor));
+  EXPECT_EQ(state_tensor(optimizer, parameters[0].name + ".step").item<int64_t>(), 2);
+  for (size_t i = 1; i < parameters.size(); ++i) {
+    EXPECT_TRUE(torch::equal(parameters[i].tensor, initial[i].tensor)) << parameters[i].name;
+    EXPECT_EQ(state_tensor(optimizer, parameters[i].name + ".step").item<int64_t>(), 0);
+    EXPECT_EQ(state_tensor(optimizer, parameters[i].name + ".exp_avg").abs().sum().item<double>(), 0.0);
+  }
 }
 
 TEST(AdamWState, ResumingContinuesBitForBitFp32) {

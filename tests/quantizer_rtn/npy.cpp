@@ -1,5 +1,6 @@
 #include "tests/quantizer_rtn/npy.h"
 
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -67,6 +68,24 @@ std::vector<float> read_npy_float32(const std::filesystem::path& file,
                static_cast<std::streamsize>(values.size() * sizeof(float))))
     throw std::runtime_error(file.string() + ": shorter than its header says");
   return values;
+}
+
+bool python_has_numpy() {
+  static const bool found = std::system("python3 -c 'import numpy' > /dev/null 2>&1") == 0;
+  return found;
+}
+
+std::vector<float> run_numpy_decoder(const std::string& script, const std::filesystem::path& folder,
+                                     std::vector<int64_t>* shape) {
+  const std::string command =
+      "python3 " + script + " " + folder.string() + " 2> " + (folder / "stderr.txt").string();
+  if (std::system(command.c_str()) != 0) {
+    std::ifstream errors(folder / "stderr.txt");
+    std::stringstream text;
+    text << errors.rdbuf();
+    throw std::runtime_error(command + " failed:\n" + text.str());
+  }
+  return read_npy_float32(folder / "dequantized.npy", shape);
 }
 
 }  // namespace lmf::quant::testing

@@ -21,10 +21,7 @@ using lmf::quant::testing::RtnSession;
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-bool python_has_numpy() {
-  static const bool found = std::system("python3 -c 'import numpy' > /dev/null 2>&1") == 0;
-  return found;
-}
+using lmf::quant::testing::python_has_numpy;
 
 class PythonDecoder : public ::testing::Test {
  protected:
@@ -54,18 +51,14 @@ class PythonDecoder : public ::testing::Test {
     }
     std::ofstream(folder / "quantize_config.json")
         << lmf::quant::gptq_quantization_config(bits, -1, true, false).dump();
-    const std::string command = std::string("python3 ") + LMF_GPTQ_DECODER + " " + folder.string() +
-                                " 2> " + (folder / "stderr.txt").string();
-    if (std::system(command.c_str()) != 0) {
-      std::ifstream errors(folder / "stderr.txt");
-      std::stringstream text;
-      text << errors.rdbuf();
-      ADD_FAILURE() << command << " failed:\n" << text.str();
+    std::vector<int64_t> shape;
+    std::vector<float> weight;
+    try {
+      weight = lmf::quant::testing::run_numpy_decoder(LMF_GPTQ_DECODER, folder, &shape);
+    } catch (const std::runtime_error& error) {
+      ADD_FAILURE() << error.what();
       return {};
     }
-    std::vector<int64_t> shape;
-    std::vector<float> weight =
-        lmf::quant::testing::read_npy_float32(folder / "dequantized.npy", &shape);
     EXPECT_EQ(shape, (std::vector<int64_t>{layer.out_features, layer.in_features}));
     return weight;
   }

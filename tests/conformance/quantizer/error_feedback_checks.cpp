@@ -67,7 +67,8 @@ Matrix round_to_nearest(const Matrix& w, int bits, int64_t group_size, bool sym)
     for (int64_t start = 0; start < w.cols; start += group) {
       const int64_t end = std::min(w.cols, start + group);
       float lo = 0.0f, hi = 0.0f;
-      for (int64_t c = start; c < end; ++c) lo = std::min(lo, w.at(r, c)), hi = std::max(hi, w.at(r, c));
+      for (int64_t c = start; c < end; ++c)
+        lo = std::min(lo, w.at(r, c)), hi = std::max(hi, w.at(r, c));
       if (sym) hi = std::max(-lo, hi), lo = -hi;
       if (lo == 0.0f && hi == 0.0f) lo = -1.0f, hi = 1.0f;
       const float scale = (hi - lo) / maxq;
@@ -116,8 +117,9 @@ std::string off_grid(const lmf_quantized_layer& layer, const nlohmann::json& for
     else
       group_of[static_cast<size_t>(i)] = group_size > 0 ? i / group_size : 0;
     if (group_of[static_cast<size_t>(i)] < 0 || group_of[static_cast<size_t>(i)] >= groups)
-      return "g_idx[" + std::to_string(i) + "] = " + std::to_string(group_of[static_cast<size_t>(i)]) +
-             " is not a group of the " + std::to_string(groups) + " scales";
+      return "g_idx[" + std::to_string(i) +
+             "] = " + std::to_string(group_of[static_cast<size_t>(i)]) + " is not a group of the " +
+             std::to_string(groups) + " scales";
   }
 
   // Per (group, row): the smallest and largest level k = ŵ / scale.
@@ -129,8 +131,8 @@ std::string off_grid(const lmf_quantized_layer& layer, const nlohmann::json& for
       const double value = w_hat[o * in + i], scale = scales[cell];
       const double k = scale != 0.0 ? value / scale : (value == 0.0 ? 0.0 : NAN);
       if (!(std::fabs(k - std::nearbyint(k)) <= 1e-3))
-        return "w_hat[" + std::to_string(o) + ", " + std::to_string(i) + "] = " +
-               std::to_string(value) + " is not a multiple of its group's scale " +
+        return "w_hat[" + std::to_string(o) + ", " + std::to_string(i) +
+               "] = " + std::to_string(value) + " is not a multiple of its group's scale " +
                std::to_string(scale) + " (" + std::to_string(k) + " steps)";
       low[cell] = std::min(low[cell], std::nearbyint(k));
       high[cell] = std::max(high[cell], std::nearbyint(k));

@@ -514,8 +514,8 @@ void check_error_feedback(Session& s, const std::string& where, const lmf_quanti
     s.fail(where + "dequantized weight off its grid (" + method + "): " + off);
   const int bits = format.value("bits", 0);
   if (!s.caps().needs_calibration || bits < 1 || bits > 16) return;
-  const Matrix rtn = round_to_nearest(w, bits, format.value("group_size", int64_t{-1}),
-                                      format.value("sym", true));
+  const Matrix rtn =
+      round_to_nearest(w, bits, format.value("group_size", int64_t{-1}), format.value("sym", true));
   const double error = output_error(calibration, w, w_hat.data<float>());
   const double rtn_error = output_error(calibration, w, rtn.values.data());
   if (!(error < rtn_error) && rtn_error > 0.0)

@@ -72,6 +72,8 @@ class AdamW {
   void zero_grad();
 
   int64_t steps_taken() const { return steps_; }
+  // Whether steps go through the fused CUDA kernel (Note [Fused AdamW on CUDA]).
+  bool fused() const { return fused_; }
   const AdamWSettings& settings() const { return settings_; }
   // The parameter tensors, in the order given (for clipping: grad_clip.h).
   std::vector<torch::Tensor> parameters() const;
@@ -93,13 +95,19 @@ class AdamW {
     int64_t step = 0;
     bool decays = false;
     double weight_decay = 0.0;  // settings' weight_decay where `decays`, else 0
+    torch::Tensor device_step;  // fused path: `step` as an fp32 scalar beside the parameter
     std::vector<std::pair<std::string, torch::Tensor>> named_state() const;
   };
   void update(Slot& slot, const torch::Tensor& grad, double lr) const;
+  // Note [Fused AdamW on CUDA]: whether every parameter suits libtorch's multi-tensor
+  // kernel (decided once), and the step through it.
+  bool fused_kernel_applies() const;
+  void step_fused(double lr);
 
   AdamWSettings settings_;
   std::vector<Slot> slots_;
   int64_t steps_ = 0;
+  bool fused_ = false;
 };
 
 }  // namespace lmf::torch_backend

@@ -1,5 +1,7 @@
 #include "training/grad_clip.h"
 
+#include "torch_compat.h"
+
 namespace lmf::torch_backend {
 namespace {
 
@@ -10,6 +12,14 @@ std::vector<torch::Tensor> defined_grads(const std::vector<torch::Tensor>& param
   return grads;
 }
 
+// Whether the multi-tensor (foreach) kernels can take `grads` at once.
+[[maybe_unused]] bool on_one_cuda_device(const std::vector<torch::Tensor>& grads) {
+  if (grads.empty() || !grads[0].is_cuda()) return false;
+  for (const torch::Tensor& g : grads)
+    if (g.device() != grads[0].device()) return false;
+  return true;
+}
+
 }  // namespace
 
 torch::Tensor grad_total_norm(const std::vector<torch::Tensor>& parameters) {
@@ -17,8 +27,14 @@ torch::Tensor grad_total_norm(const std::vector<torch::Tensor>& parameters) {
   const std::vector<torch::Tensor> grads = defined_grads(parameters);
   if (grads.empty()) return torch::zeros({}, torch::kFloat32);
   std::vector<torch::Tensor> norms;
-  for (const torch::Tensor& g : grads)
-    norms.push_back(g.norm(at::Scalar(2.0), torch::kFloat32).to(grads[0].device()));
+#if LMF_TORCH_AT_LEAST(2, 6)
+  // One multi-tensor kernel per device instead of one reduction per parameter (as
+  // torch.nn.utils.clip_grad_norm_ does with foreach); same fp32 norms.
+  if (on_one_cuda_device(grads)) norms = at::_foreach_norm(grads, 2, torch::kFloat32);
+#endif
+  if (norms.empty())
+    for (const torch::Tensor& g : grads)
+      norms.push_back(g.norm(at::Scalar(2.0), torch::kFloat32).to(grads[0].device()));
   return at::linalg_vector_norm(torch::stack(norms), 2);
 }
 
@@ -27,7 +43,14 @@ torch::Tensor clip_grad_norm(const std::vector<torch::Tensor>& parameters, doubl
   torch::Tensor norm = grad_total_norm(parameters);
   // torch computes `max_norm / (norm + 1e-6)` as reciprocal() * max_norm (Tensor.__rdiv__).
   torch::Tensor scale = torch::clamp_max((norm + 1e-6).reciprocal() * max_norm, 1.0);
-  for (torch::Tensor& g : defined_grads(parameters)) g.mul_(scale.to(g.device()));
+  std::vector<torch::Tensor> grads = defined_grads(parameters);
+#if LMF_TORCH_AT_LEAST(2, 6)
+  if (on_one_cuda_device(grads) && grads[0].device() == norm.device()) {
+    at::_foreach_mul_(grads, scale);
+    return norm;
+  }
+#endif
+  for (torch::Tensor& g : grads) g.mul_(scale.to(g.device()));
   return norm;
 }
 

@@ -1,0 +1,48 @@
+#include "hessian_accumulator.h"
+
+#include <lmf/sdk/error.h>
+
+#include <cmath>
+
+namespace lmf::quant::gptq {
+
+using lmf::sdk::fail;
+
+void expect_finite(const torch::Tensor& values, const std::string& what) {
+  const torch::Tensor bad = torch::isfinite(values).logical_not();
+  if (!bad.any().item<bool>()) return;
+  const torch::Tensor first = bad.nonzero()[0].cpu();
+  const int64_t row = first[0].item<int64_t>(), col = first[1].item<int64_t>();
+  const float value = values[row][col].item<float>();
+  fail(LMF_ERR_DATA, what + " holds " + (std::isnan(value) ? "NaN" : "Inf") + " at [" +
+                         std::to_string(row) + ", " + std::to_string(col) + "]");
+}
+
+void HessianAccumulator::add(const torch::Tensor& inputs) {
+  const std::string what = "calibration inputs of layer \"" + layer_ + "\"";
+  if (inputs.dim() != 2)
+    fail(LMF_ERR_INVALID_ARGUMENT, what + ": expected [tokens, in_features], got " +
+                                       std::to_string(inputs.dim()) + " dimensions");
+  if (!inputs.is_floating_point())
+    fail(LMF_ERR_INVALID_ARGUMENT, what + ": expected a floating-point tensor");
+  if (hessian_.defined() && inputs.size(1) != hessian_.size(0))
+    fail(LMF_ERR_INVALID_ARGUMENT, what + ": in_features changed from " +
+                                       std::to_string(hessian_.size(0)) + " to " +
+                                       std::to_string(inputs.size(1)));
+  const int64_t tokens = inputs.size(0);
+  if (tokens == 0) return;
+  torch::Tensor x =
+      inputs.to(hessian_.defined() ? hessian_.device() : inputs.device(), torch::kFloat32);
+  expect_finite(x, what);
+
+  // Everything that allocates (and so may fail) before the statistics change: a failed
+  // call leaves the layer's Hessian and row count as they were.
+  const int64_t rows = rows_ + tokens;
+  x = x * std::sqrt(2.0 / static_cast<double>(rows));
+  torch::Tensor update = x.t().mm(x);
+  if (!hessian_.defined()) hessian_ = torch::zeros({x.size(1), x.size(1)}, x.options());
+  hessian_.mul_(static_cast<double>(rows_) / static_cast<double>(rows)).add_(update);
+  rows_ = rows;
+}
+
+}  // namespace lmf::quant::gptq
