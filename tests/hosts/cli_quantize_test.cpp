@@ -1,8 +1,10 @@
 // `lmforge quantize` end to end: the torch backend drives a quantizer plugin (the SDK's
 // int8_rtn example, which needs no calibration) over a fixture model, writes a folder in
 // which every projection is packed, and loads that folder again through the plugin's
-// import_layer: its perplexity stays within int8's error of transformers' figure.
+// import_layer: its perplexity stays within int8's error of transformers' figure. The
+// gptq plugin calibrates on token shards the same way and writes the GPTQ layout.
 #include "tests/hosts/cli_support.h"
+#include "tests/hosts/random_shards.h"
 
 #include <nlohmann/json.hpp>
 
@@ -89,6 +91,32 @@ TEST_F(CliQuantize, EveryProjectionIsPackedAndTheFolderLoadsAgain) {
   std::ifstream summary_file(dir_.path() / "run" / "summary.json");
   const double perplexity = json::parse(summary_file)["stages"][0]["summary"]["perplexity"].get<double>();
   EXPECT_NEAR(perplexity, want["perplexity"].get<double>(), 0.02 * want["perplexity"].get<double>());
+}
+
+TEST_F(CliQuantize, GptqCalibratesOnShardsAndWritesTheGptqLayout) {
+  const fs::path shards = dir_.path() / "shards";
+  write_random_shards(shards, 128);  // the fixture model's vocabulary
+  const fs::path gptq = dir_.path() / "gptq4";
+  CliResult result =
+      quantize({"--set", "quantizer.component=gptq", "--set", "quantizer.config.bits=4",
+                "--set", "quantizer.config.group_size=32", "--set", "calibration.shards=" + shards.string(),
+                "--set", "calibration.samples=12", "--set", "calibration.seq_length=16",
+                "--set", "calibration.batch=5", "--output", gptq.string()});
+  ASSERT_EQ(result.exit_code, 0) << describe(result);
+  EXPECT_TRUE(Contains(result.out + result.err, "calibrated on 12 samples")) << describe(result);
+
+  std::ifstream config_file(gptq / "config.json");
+  const json quantization = json::parse(config_file).at("quantization_config");
+  EXPECT_EQ(quantization["quant_method"], "gptq");
+  EXPECT_EQ(quantization["bits"], 4);
+  EXPECT_EQ(quantization["group_size"], 32);
+  const json tensors = safetensors_header(gptq / "model.safetensors");
+  const std::string prefix = "model.layers.1.mlp.down_proj.";  // in 96 = 3 groups of 32, out 64
+  EXPECT_FALSE(tensors.contains(prefix + "weight"));
+  EXPECT_EQ(tensors[prefix + "qweight"]["dtype"], "I32");
+  EXPECT_EQ(tensors[prefix + "qweight"]["shape"], (json{96 * 4 / 32, 64}));
+  EXPECT_EQ(tensors[prefix + "scales"]["shape"], (json{3, 64}));
+  EXPECT_EQ(tensors[prefix + "g_idx"]["shape"], (json{96}));
 }
 
 TEST_F(CliQuantize, AnExistingOutputIsRefusedAndKept) {

@@ -3,14 +3,12 @@
 // metrics.jsonl and report must cover both invocations, each step once.
 #include "tests/hosts/cli_support.h"
 
-#include "core/data/manifest.h"
-#include "core/data/shard_writer.h"
+#include "tests/hosts/random_shards.h"
 
 #include <nlohmann/json.hpp>
 
 #include <fstream>
 #include <map>
-#include <random>
 
 namespace lmf::cli_test {
 namespace {
@@ -20,23 +18,7 @@ using nlohmann::json;
 const std::string kModel = std::string(LMF_BACKEND_FIXTURES_DIR) + "/qwen2_tiny";
 constexpr int64_t kVocab = 128;  // the fixture model's vocabulary
 
-void write_shards(const fs::path& folder) {
-  std::mt19937_64 random(5);
-  data::Manifest manifest;
-  manifest.vocab_size = kVocab;
-  manifest.complete = true;
-  for (const std::string split : {"train", "validation"}) {
-    fs::create_directories(folder / split);
-    data::ShardWriter writer(folder / split, "00000", kVocab);
-    for (uint64_t d = 0; d < 24; ++d) {
-      std::vector<int32_t> ids(40);
-      for (int32_t& id : ids) id = static_cast<int32_t>(random() % kVocab);
-      writer.append(ids, d);
-    }
-    manifest.splits[split].shards.push_back(writer.finish());
-  }
-  data::write_manifest(folder, manifest);
-}
+void write_shards(const fs::path& folder) { write_random_shards(folder, kVocab); }
 
 class CliTrain : public ::testing::Test {
  protected:

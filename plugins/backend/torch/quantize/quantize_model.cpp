@@ -78,7 +78,7 @@ std::vector<torch::Tensor> calibration_batches(const QuantizeConfig& config, int
   std::vector<int64_t> rows;
   for (int64_t s = 0; s < config.samples; ++s) {
     const int64_t index = s * blocks->size() / config.samples;
-    const std::vector<int64_t>& ids = blocks->at(index).front().ids;
+    const std::vector<int64_t> ids = blocks->at(index).front().ids;  // at() returns by value
     rows.insert(rows.end(), ids.begin(), ids.end());
     if (static_cast<int64_t>(rows.size()) == config.batch * config.seq_length || s + 1 == config.samples) {
       batches.push_back(torch::tensor(rows, torch::kInt64).view({-1, config.seq_length}));
