@@ -52,6 +52,15 @@ void expect_matrix(const torch::Tensor& t, std::string_view layer, std::string_v
     fail(LMF_ERR_INVALID_ARGUMENT, where + ": expected a floating-point tensor");
 }
 
+void expect_enough_tokens(const torch::Tensor& inputs, const AwqOptions& options,
+                          std::string_view layer) {
+  if (inputs.size(0) < options.min_tokens)
+    fail(LMF_ERR_INVALID_ARGUMENT,
+         layer_label(layer) + ": calibration inputs: " + std::to_string(inputs.size(0)) +
+             " tokens, AWQ needs at least min_tokens " + std::to_string(options.min_tokens) +
+             " (Note [Too few tokens])");
+}
+
 void expect_finite(const torch::Tensor& t, std::string_view layer, std::string_view what) {
   const torch::Tensor bad = torch::isfinite(t).logical_not();
   if (!bad.any().item<bool>()) return;

@@ -81,11 +81,7 @@ ClipSearchResult search_clip(const torch::Tensor& weight, const torch::Tensor& i
     fail(LMF_ERR_INVALID_ARGUMENT,
          layer_label(layer) + ": calibration inputs have " + std::to_string(inputs.size(1)) +
              " columns, the weight's in_features is " + std::to_string(columns));
-  if (inputs.size(0) < options.min_tokens)
-    fail(LMF_ERR_INVALID_ARGUMENT,
-         layer_label(layer) + ": calibration inputs: " + std::to_string(inputs.size(0)) +
-             " tokens, AWQ needs at least min_tokens " + std::to_string(options.min_tokens) +
-             " (Note [Too few tokens])");
+  expect_enough_tokens(inputs, options, layer);
   expect_finite(weight, layer, "weight");
   expect_finite(inputs, layer, "calibration inputs");
 

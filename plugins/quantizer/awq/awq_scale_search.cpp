@@ -95,11 +95,7 @@ ScaleSearchResult search_scales(const torch::Tensor& inputs,
                                          std::to_string(weights[j].size(1)) +
                                          ", the calibration inputs " + std::to_string(in));
   }
-  if (inputs.size(0) < options.min_tokens)
-    fail(LMF_ERR_INVALID_ARGUMENT,
-         layer_label(layer) + ": calibration inputs: " + std::to_string(inputs.size(0)) +
-             " tokens, AWQ needs at least min_tokens " + std::to_string(options.min_tokens) +
-             " (Note [Too few tokens])");
+  expect_enough_tokens(inputs, options, layer);
   expect_finite(inputs, layer, "calibration inputs");
   for (size_t j = 0; j < weights.size(); ++j)
     expect_finite(weights[j], layer, "weights[" + std::to_string(j) + "]");
