@@ -23,7 +23,7 @@ if [ "$(cat build/cuda/.device-setup.sha256 2>/dev/null)" != "$setup_sum" ]; the
 fi
 export LD_LIBRARY_PATH="/opt/deps/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"
 start=$(date +%s)
-cmake --build build/cuda -j16 --target "${binaries[@]}" lmf_backend_train_bench > "$out/build.log" 2>&1 ||
+cmake --build build/cuda -j16 --target "${binaries[@]}" lmf_backend_train_bench lmf_backend_decode_bench > "$out/build.log" 2>&1 ||
   { tail -40 "$out/build.log"; exit 1; }
 echo "built in $(( $(date +%s) - start )) s"
 status=0

@@ -7,6 +7,7 @@
 // (trainer/run_meter.h) against the GPU's dense bf16 peak; peak memory: the CUDA caching
 // allocator's peak of allocated bytes over the whole run (torch.cuda.max_memory_allocated).
 #include "bench_shapes.h"
+#include "kineto_trace.h"
 #include "loaded_model.h"
 #include "model_config.h"
 #include "torch_compat.h"
@@ -71,6 +72,13 @@ int main(int argc, char** argv) {
   const double peak_tflops = tb::known_peak_tflops(tb::compat::device_name(device));
   tb::RunMeter meter(device, tb::flops_per_token(model.config, seq, method == "full"), peak_tflops);
   for (int i = 0; i < 2; ++i) step();
+  if (const auto trace = lmf::bench::trace_file()) {  // two steps after the warm-up
+    lmf::bench::write_kineto_trace(*trace, [&] {
+      for (int i = 0; i < 2; ++i) step();
+      torch::cuda::synchronize();
+    });
+    return 0;
+  }
   meter.start();
   torch::Tensor last;
   for (int64_t i = 0; i < steps; ++i) {

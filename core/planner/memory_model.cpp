@@ -115,7 +115,26 @@ TrainingActivations training_activations(const ModelInfo& m, const PlanSettings&
   shape.bytes = !adapters && s.precision == Precision::fp32 ? 4 : 2;
   shape.attention = s.attention;
   shape.recompute_attention_core = s.checkpointing == Checkpointing::selective;
+  shape.frozen_base = adapters;
+  if (adapters) shape.adapted = adapted_modules(s.lora_targets);
+  shape.saved = saved_tensors_of(s.trainer, shape.bytes, adapters ? s.adapter_bytes : 0);
   shape.lora_rank = adapters ? s.lora_rank : 0;
+  if (derivation) {
+    const SavedTensors& saved = shape.saved;
+    std::string text = "saved tensors (--trainer " + to_string(s.trainer) +
+                       ", Note [Saved tensors]): activations " + num(shape.bytes) +
+                       " bytes, norm input " + num(saved.norm_input_bytes) + " bytes + " +
+                       num(saved.norm_row_bytes) + " per row";
+    if (!adapters)
+      text += ", trainable norm weight keeps " + num(saved.norm_weight_widths) + " x h";
+    text += ", gated MLP keeps " + num(saved.gated_mlp_widths) + " x i";
+    if (adapters)
+      text += ", adapters " + num(saved.adapter_bytes) + " bytes" +
+              (saved.adapter_bytes == shape.bytes ? " (no cast: inputs shared)"
+               : saved.shared_adapter_casts       ? " (one cast per shared input)"
+                                                  : " (one cast per module)");
+    derivation->note(kSection, text);
+  }
 
   double dense = 0, moe = 0;
   if (share.dense_layers > 0) {

@@ -69,6 +69,15 @@ constexpr std::array<std::pair<const char*, AttentionImpl>, 2> kAttention{{
     {"flash", AttentionImpl::flash},
     {"eager", AttentionImpl::eager},
 }};
+constexpr std::array<std::pair<const char*, Trainer>, 2> kTrainers{{
+    {"lmforge", Trainer::lmforge},
+    {"hf", Trainer::hf},
+}};
+constexpr std::array<std::pair<const char*, int>, 3> kAdapterDtypes{{
+    {"fp32", 4},
+    {"bf16", 2},
+    {"fp16", 2},
+}};
 constexpr std::array<std::pair<const char*, int>, 5> kKvDtypes{{
     {"bf16", 2},
     {"fp16", 2},
@@ -131,6 +140,9 @@ std::string to_string(Checkpointing checkpointing) {
 std::string to_string(AttentionImpl attention) {
   return name_of(attention, kAttention);
 }
+std::string to_string(Trainer trainer) {
+  return name_of(trainer, kTrainers);
+}
 
 Method parse_method(const std::string& text) {
   return parse_choice(text, "--method", kMethods);
@@ -150,8 +162,14 @@ Checkpointing parse_checkpointing(const std::string& text) {
 AttentionImpl parse_attention(const std::string& text) {
   return parse_choice(text, "--attention", kAttention);
 }
+Trainer parse_trainer(const std::string& text) {
+  return parse_choice(text, "--trainer", kTrainers);
+}
 double parse_kv_dtype(const std::string& text) {
   return parse_choice(text, "--kv-dtype", kKvDtypes);
+}
+double parse_adapter_dtype(const std::string& text) {
+  return parse_choice(text, "--adapter-dtype", kAdapterDtypes);
 }
 
 std::vector<std::string> parse_lora_targets(const std::string& text) {

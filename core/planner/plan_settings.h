@@ -20,6 +20,9 @@ enum class Precision { mixed, bf16, fp32 };
 enum class Optimizer { adamw, adamw8bit, sgd };
 enum class Checkpointing { none, selective, full };
 enum class AttentionImpl { flash, eager };
+// Whose training code keeps the activations (Note [Saved tensors], activation_model.h):
+// lmforge's own kernels, or transformers + PEFT (hf).
+enum class Trainer { lmforge, hf };
 
 // Parallel degrees; 0 means "search" (fit_search) or, for a single evaluation, 1.
 struct Parallel {
@@ -41,6 +44,8 @@ struct PlanSettings {
   Optimizer optimizer = Optimizer::adamw;
   int lora_rank = 8;
   std::vector<std::string> lora_targets{"q", "k", "v", "o", "gate", "up", "down"};
+  double adapter_bytes = 4;  // per element of the adapters' activations: fp32, as PEFT
+  Trainer trainer = Trainer::lmforge;
   int zero = 0;
   bool offload_optimizer = false;
   bool offload_params = false;
@@ -79,13 +84,16 @@ std::string to_string(Precision precision);
 std::string to_string(Optimizer optimizer);
 std::string to_string(Checkpointing checkpointing);
 std::string to_string(AttentionImpl attention);
+std::string to_string(Trainer trainer);
 Method parse_method(const std::string& text);
 WeightFormat parse_weight_format(const std::string& text, const std::string& option);
 Precision parse_precision(const std::string& text);
 Optimizer parse_optimizer(const std::string& text);
 Checkpointing parse_checkpointing(const std::string& text);
 AttentionImpl parse_attention(const std::string& text);
-double parse_kv_dtype(const std::string& text);  // -> bytes per element
+Trainer parse_trainer(const std::string& text);
+double parse_kv_dtype(const std::string& text);       // -> bytes per element
+double parse_adapter_dtype(const std::string& text);  // -> bytes per element
 // "q,k,v,o", "all", "attention", "mlp" -> module names; PlanError on an unknown one.
 std::vector<std::string> parse_lora_targets(const std::string& text);
 

@@ -77,7 +77,12 @@ po::options_description plan_options(PlanOptions& o) {
       "lora-rank", po::value<int>(), "LoRA rank r (8)")("lora-targets", po::value<std::string>(),
                                                         "q,k,v,o,gate,up,down (default: all), or "
                                                         "attention, mlp")(
-      "zero", po::value<int>(), "ZeRO stage 0-3 (full/pretrain: 3, LoRA: 0)")(
+      "adapter-dtype", po::value<std::string>(),
+      "lora/qlora: the adapters' dtype fp32 (default, as PEFT), bf16, fp16")(
+      "trainer", po::value<std::string>(),
+      "training: whose code keeps the activations: lmforge (default) or hf "
+      "(transformers + PEFT)")("zero", po::value<int>(),
+                               "ZeRO stage 0-3 (full/pretrain: 3, LoRA: 0)")(
       "offload-optimizer", po::bool_switch(), "ZeRO-Offload: optimizer states in CPU memory")(
       "offload-params", po::bool_switch(), "ZeRO-Infinity: parameters in CPU memory (--zero 3)")(
       "checkpointing", po::value<std::string>(),
@@ -258,6 +263,8 @@ void check_applicable(const po::variables_map& v, Method method) {
        "inference, lora and qlora (full training uses --precision)"},
       {"lora-rank", adapters, "lora and qlora"},
       {"lora-targets", adapters, "lora and qlora"},
+      {"adapter-dtype", adapters, "lora and qlora"},
+      {"trainer", training, "training methods"},
       {"no-double-quant", method == Method::qlora, "qlora"},
       {"optimizer", training, "training methods"},
       {"zero", training, "training methods"},
@@ -296,6 +303,9 @@ planner::PlanSettings read_settings(const PlanOptions& o, const po::variables_ma
   if (auto value = get<int>(v, "lora-rank")) s.lora_rank = *value;
   if (auto value = get<std::string>(v, "lora-targets"))
     s.lora_targets = planner::parse_lora_targets(*value);
+  if (auto value = get<std::string>(v, "adapter-dtype"))
+    s.adapter_bytes = planner::parse_adapter_dtype(*value);
+  if (auto value = get<std::string>(v, "trainer")) s.trainer = planner::parse_trainer(*value);
   if (auto value = get<int>(v, "zero")) s.zero = *value;
   if (v["offload-optimizer"].as<bool>()) s.offload_optimizer = true;
   if (v["offload-params"].as<bool>()) s.offload_params = true;

@@ -4,6 +4,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <sstream>
+#include <string>
+#include <vector>
+
 #ifndef LMF_PLANNER_FIXTURES_DIR
 #error "LMF_PLANNER_FIXTURES_DIR must name tests/planner/fixtures"
 #endif
@@ -138,6 +142,52 @@ TEST(CliPlan, OptionsOfAnotherMethod) {
   const CliResult no_model = run_lmforge({"plan", "--method", "lora"});
   EXPECT_EQ(no_model.exit_code, 2) << describe(no_model);
   EXPECT_TRUE(Contains(no_model.err, "name a model"));
+}
+
+// The line of the memory breakdown that starts with `label`.
+std::string line_of(const std::string& text, const std::string& label) {
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line))
+    if (line.rfind("  " + label, 0) == 0) return line;
+  return "";
+}
+
+TEST(CliPlan, TrainerAndAdapterDtype) {
+  const std::vector<std::string> lora{"plan",
+                                      "deepseek-r1-distill-llama-8b",
+                                      "--method",
+                                      "lora",
+                                      "--gpu",
+                                      "h100",
+                                      "--checkpointing",
+                                      "none"};
+  const CliResult lmforge = run_lmforge(lora);
+  std::vector<std::string> hf_args = lora;
+  hf_args.insert(hf_args.end(), {"--trainer", "hf"});
+  const CliResult hf = run_lmforge(hf_args);
+  ASSERT_EQ(lmforge.exit_code, 0) << describe(lmforge);
+  ASSERT_EQ(hf.exit_code, 0) << describe(hf);
+  const std::string ours = line_of(lmforge.out, "activations");
+  ASSERT_FALSE(ours.empty()) << lmforge.out;
+  // transformers' RMSNorm keeps fp32 inputs and PEFT casts each module's input: more.
+  EXPECT_NE(ours, line_of(hf.out, "activations"));
+
+  std::vector<std::string> full_args{
+      "plan", "deepseek-r1-distill-llama-8b", "--method", "full", "--adapter-dtype", "bf16"};
+  const CliResult full = run_lmforge(full_args);
+  EXPECT_EQ(full.exit_code, 2) << describe(full);
+  EXPECT_TRUE(Contains(full.err, "--adapter-dtype applies to lora and qlora, not --method full"));
+
+  const CliResult trainer =
+      run_lmforge({"plan", "deepseek-r1-distill-llama-8b", "--method", "lora", "--trainer", "foo"});
+  EXPECT_EQ(trainer.exit_code, 2) << describe(trainer);
+  EXPECT_TRUE(Contains(trainer.err, "--trainer \"foo\": expected one of lmforge hf"));
+
+  const CliResult dtype = run_lmforge(
+      {"plan", "deepseek-r1-distill-llama-8b", "--method", "lora", "--adapter-dtype", "int8"});
+  EXPECT_EQ(dtype.exit_code, 2) << describe(dtype);
+  EXPECT_TRUE(Contains(dtype.err, "--adapter-dtype \"int8\": expected one of fp32 bf16 fp16"));
 }
 
 }  // namespace

@@ -87,7 +87,12 @@ TEST(MemoryModel, PipelineStagesHoldTheirLayers) {
   PlanSettings s = defaults_for(Method::full);
   s.zero = 0;
   s.grad_accum = 8;
+  // Whole logits on the last stage (--trainer hf) but four micro-batches in flight on the
+  // first: the first is the fullest. (lmforge's chunked loss keeps one 4096-token chunk
+  // at 8 bytes, which makes the last stage the fullest here.)
+  s.trainer = Trainer::hf;
   const MemoryEstimate m = memory_of(model, s, Layout{1, 4, 1, 1});
+  EXPECT_EQ(m.stage, 0);
   EXPECT_EQ(m.stage_layers, 20);
   const double stage_params = 20 * (150994944.0 + 704643072.0 + 2 * 8192) + 128256.0 * 8192;
   EXPECT_NEAR(m.weights, 2 * stage_params, 1);

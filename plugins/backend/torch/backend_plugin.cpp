@@ -39,6 +39,8 @@ constexpr const char* kConfigSchema = R"({
                   "description": "Tokenizer component for the model folder's tokenizer.json (text prompts, stop strings, text datasets); empty for none."},
     "fuse_projections": {"enum": ["auto", "on", "off"], "default": "auto",
                          "description": "One matmul for q/k/v and one for gate/up (auto: on CUDA)."},
+    "fused_kernels": {"type": "boolean", "default": true,
+                      "description": "RMSNorm, SwiGLU and rotary embedding as single CUDA kernels with their backward passes (CUDA builds); false: libtorch's elementwise operations, as transformers computes them."},
     "cuda_graphs": {"type": "boolean", "default": true,
                     "description": "Decode steps recorded as CUDA graphs and replayed (CUDA builds)."},
     "max_batch": {"type": "integer", "minimum": 1, "default": 64,
@@ -55,7 +57,8 @@ class TorchBackend final : public lmf::sdk::Backend {
                  {"fused_attention", config.value("fused_attention", true)},
                  {"tokenizer", config.value("tokenizer", "hf")},
                  {"fuse_projections", config.value("fuse_projections", "auto")},
-                 {"cuda_graphs", config.value("cuda_graphs", true)}},
+                 {"cuda_graphs", config.value("cuda_graphs", true)},
+                 {"fused_kernels", config.value("fused_kernels", true)}},
             {})),
         batcher_([this](std::vector<tb::GenerationRequest>& requests) { return run_batch(requests); },
                  static_cast<size_t>(config.value("max_batch", 64))) {}

@@ -1,6 +1,8 @@
 // The decode steps of a generation after its prefill: one token per sequence in, fp32
-// logits [B, vocab] on the CPU out. Eager on the CPU; on CUDA (when allowed) a static
-// step captured as a CUDA graph and replayed (Note [Static decode step]).
+// logits [B, vocab] on the CPU out — or, when every sequence decodes greedily, the argmax
+// ids alone (Note [Greedy choice on the device]). Eager on the CPU; on CUDA (when
+// allowed) a static step captured as a CUDA graph and replayed (Note [Static decode
+// step]), and kept for the next generation of the same shape (Note [Reused decode graphs]).
 #pragma once
 
 #include "decoder.h"
@@ -9,33 +11,78 @@
 
 #include <torch/torch.h>
 
+#include <list>
+#include <memory>
 #include <vector>
 
 namespace lmf::torch_backend {
 
 class DecodeStepper {
  public:
-  // `positions` [B,1]: the positions of the prompts' last tokens; `key_valid` [B, capacity]
-  // bool: false at left-padding slots; `padded`: whether any row has padding; the cache
-  // holds the prefill.
-  DecodeStepper(Decoder& decoder, KvCache& cache, torch::Tensor positions, torch::Tensor key_valid,
-                bool padded, bool use_graph);
+  // A stepper with its own KV cache for `batch` sequences of up to `capacity` positions.
+  // `greedy`: steps choose the argmax on the device and step() returns no logits.
+  DecodeStepper(Decoder& decoder, int64_t batch, int64_t capacity, bool use_graph, bool greedy);
 
-  // Feeds one token per sequence; returns the next logits [B, vocab] (fp32, CPU).
+  // The cache the prefill fills (empty after begin_prefill()).
+  KvCache& cache() { return cache_; }
+  void begin_prefill() { cache_.reset(); }
+  // After the prefill: `positions` [B,1] the positions of the prompts' last tokens;
+  // `key_valid` [B, ≤ capacity] bool, false at left-padding slots; `padded`: whether any
+  // row has padding.
+  void begin_decode(const torch::Tensor& positions, const torch::Tensor& key_valid, bool padded);
+
+  // Feeds one token per sequence; returns the next logits [B, vocab] (fp32, CPU), or
+  // with `greedy` an undefined tensor (the choice is in `chosen`).
   torch::Tensor step(const std::vector<int64_t>& tokens);
+  // With `greedy`: each sequence's argmax after the last step, the first of equal maxima
+  // (as torch.argmax and TokenSampler choose).
+  const std::vector<int64_t>& chosen() const { return chosen_; }
 
   bool uses_graph() const { return use_graph_; }
+  bool greedy() const { return greedy_; }
+  int64_t batch() const { return batch_; }
 
  private:
-  void static_step();  // what the graph records: reads ids_, writes logits_
+  void static_step();  // what the graph records: reads ids_, writes logits_ (or argmax_)
+  torch::Tensor finish(const torch::Tensor& logits);  // logits [B,V] on the device
+  void read_chosen(const torch::Tensor& ids);          // device ids [B] -> chosen_
 
   Decoder& decoder_;
-  KvCache& cache_;
-  torch::Tensor positions_, key_valid_, ids_, slot_, logits_;
-  bool padded_;
+  int64_t batch_;
+  KvCache cache_;
+  torch::Tensor positions_, key_valid_, ids_, slot_, logits_, argmax_;
+  std::vector<int64_t> chosen_;
+  bool padded_ = false;
   bool use_graph_;
+  bool greedy_;
   bool captured_ = false;
+  int64_t captured_epoch_ = -1;  // the decoder's graph_epoch() at capture
   compat::StepGraph graph_;
+};
+
+// Note [Reused decode graphs]
+// Capturing a decode step costs about two eager steps (a warm-up run, then the recording)
+// — tens of milliseconds, paid by every generation if each made its own graph. The
+// decoder keeps its last few steppers with their caches and graphs, keyed by batch size,
+// capacity (rounded up to a multiple of kCapacityStep, so that nearby lengths share one)
+// and greedy choice; a generation of the same shape only replays. A stepper recaptures
+// when the decoder's graph_epoch() has moved (adapters attached, kernels switched, the
+// RoPE table grown). Without graphs each generation gets a fresh stepper.
+class DecodeStepperPool {
+ public:
+  static constexpr int64_t kCapacityStep = 64;
+  static constexpr size_t kKept = 4;
+
+  // A stepper for `batch` sequences of up to `capacity` positions, its cache emptied.
+  DecodeStepper& acquire(Decoder& decoder, int64_t batch, int64_t capacity, bool use_graph, bool greedy);
+  size_t size() const { return entries_.size(); }
+
+ private:
+  struct Entry {
+    int64_t capacity;
+    std::unique_ptr<DecodeStepper> stepper;
+  };
+  std::list<Entry> entries_;  // most recently used first
 };
 
 }  // namespace lmf::torch_backend

@@ -1,5 +1,7 @@
 #include "decoder.h"
 
+#include "decode_stepper.h"
+#include "fused_ops.h"
 #include "torch_compat.h"
 #include "training/activation_checkpoint.h"
 
@@ -64,6 +66,21 @@ Linear fuse(std::vector<Linear*> parts, const std::vector<std::string>& names, W
   return fused;
 }
 
+// Note [Shared adapter input]
+// PEFT casts a projection's input to its adapter's dtype (fp32) in every adapted module,
+// and autograd keeps each cast for the backward pass: q, k and v would keep three fp32
+// copies of one input, gate and up two. The projections that share an input share one
+// cast instead — the same values, a third (a half) of the memory. The base matmuls keep
+// the uncast input.
+torch::Tensor adapter_input(const torch::Tensor& x, std::initializer_list<const Linear*> linears) {
+  for (const Linear* linear : linears) {
+    if (!linear->adapter) continue;
+    const torch::ScalarType dtype = linear->adapter->input_dtype(x);
+    return dtype == x.scalar_type() ? x : x.to(dtype);
+  }
+  return x;
+}
+
 }  // namespace
 
 Decoder::Decoder(ModelConfig config, Weights& weights, torch::Device device, bool fuse_projections)
@@ -104,7 +121,15 @@ Decoder::Decoder(ModelConfig config, Weights& weights, torch::Device device, boo
   }
 }
 
+Decoder::~Decoder() = default;
+
+DecodeStepperPool& Decoder::decode_steppers() {
+  if (!decode_steppers_) decode_steppers_ = std::make_unique<DecodeStepperPool>();
+  return *decode_steppers_;
+}
+
 void Decoder::for_each_linear(const std::function<void(const std::string&, Linear&)>& visit) {
+  ++graph_epoch_;  // the visitor may change the projections
   for (size_t i = 0; i < layers_.size(); ++i) {
     const std::string p = "model.layers." + std::to_string(i);
     DecoderLayer& layer = layers_[i];
@@ -120,20 +145,30 @@ void Decoder::for_each_linear(const std::function<void(const std::string&, Linea
 
 // As transformers' RMSNorm: normalise in fp32, cast back, then scale.
 torch::Tensor Decoder::rms_norm(const torch::Tensor& x, const torch::Tensor& weight) const {
+  if (fused_kernels_ && fused::rms_norm_applies(x, weight)) return fused::rms_norm(x, weight, config_.rms_norm_eps);
   torch::Tensor x32 = x.to(torch::kFloat32);
   torch::Tensor variance = x32.pow(2).mean(-1, /*keepdim=*/true);
   return weight * (x32 * torch::rsqrt(variance + config_.rms_norm_eps)).to(x.scalar_type());
 }
 
+torch::Tensor Decoder::swiglu(const torch::Tensor& gate, const torch::Tensor& up) const {
+  if (fused_kernels_ && fused::swiglu_applies(gate, up)) return fused::swiglu(gate, up);
+  return torch::silu(gate) * up;
+}
+
 torch::Tensor Decoder::mlp(const DecoderLayer& layer, const torch::Tensor& x) const {
+  const torch::Tensor adapter_x = adapter_input(x, {&layer.gate_proj, &layer.up_proj});
   if (layer.gate_up_proj.weight.defined()) {
     torch::Tensor gate_up = layer.gate_up_proj(x);
+    if (fused_kernels_ && !layer.gate_proj.adapter && !layer.up_proj.adapter && fused::swiglu_packed_applies(gate_up))
+      return layer.down_proj(fused::swiglu_packed(gate_up));
     const int64_t size = config_.intermediate_size;
-    torch::Tensor gate = layer.gate_proj.adapted(x, gate_up.narrow(-1, 0, size));
-    torch::Tensor up = layer.up_proj.adapted(x, gate_up.narrow(-1, size, size));
-    return layer.down_proj(torch::silu(gate) * up);
+    torch::Tensor gate = layer.gate_proj.adapted(adapter_x, gate_up.narrow(-1, 0, size));
+    torch::Tensor up = layer.up_proj.adapted(adapter_x, gate_up.narrow(-1, size, size));
+    return layer.down_proj(swiglu(gate, up));
   }
-  return layer.down_proj(torch::silu(layer.gate_proj(x)) * layer.up_proj(x));
+  return layer.down_proj(swiglu(layer.gate_proj.adapted(adapter_x, layer.gate_proj.base(x)),
+                                layer.up_proj.adapted(adapter_x, layer.up_proj.base(x))));
 }
 
 torch::Tensor Decoder::attention(int64_t index, const torch::Tensor& x, const ForwardContext& context,
@@ -143,23 +178,32 @@ torch::Tensor Decoder::attention(int64_t index, const torch::Tensor& x, const Fo
   auto heads = [&](const torch::Tensor& t, int64_t count) {
     return t.view({batch, steps, count, d}).transpose(1, 2);
   };
+  const torch::Tensor adapter_x = adapter_input(x, {&layer.q_proj, &layer.k_proj, &layer.v_proj});
   torch::Tensor q, k, v;
   if (layer.qkv_proj.weight.defined()) {
     torch::Tensor qkv = layer.qkv_proj(x);
     const int64_t q_size = config_.num_heads * d, kv_size = config_.num_kv_heads * d;
-    q = heads(layer.q_proj.adapted(x, qkv.narrow(-1, 0, q_size)), config_.num_heads);
-    k = heads(layer.k_proj.adapted(x, qkv.narrow(-1, q_size, kv_size)), config_.num_kv_heads);
-    v = heads(layer.v_proj.adapted(x, qkv.narrow(-1, q_size + kv_size, kv_size)), config_.num_kv_heads);
+    q = heads(layer.q_proj.adapted(adapter_x, qkv.narrow(-1, 0, q_size)), config_.num_heads);
+    k = heads(layer.k_proj.adapted(adapter_x, qkv.narrow(-1, q_size, kv_size)), config_.num_kv_heads);
+    v = heads(layer.v_proj.adapted(adapter_x, qkv.narrow(-1, q_size + kv_size, kv_size)), config_.num_kv_heads);
   } else {
-    q = heads(layer.q_proj(x), config_.num_heads);
-    k = heads(layer.k_proj(x), config_.num_kv_heads);
-    v = heads(layer.v_proj(x), config_.num_kv_heads);
+    q = heads(layer.q_proj.adapted(adapter_x, layer.q_proj.base(x)), config_.num_heads);
+    k = heads(layer.k_proj.adapted(adapter_x, layer.k_proj.base(x)), config_.num_kv_heads);
+    v = heads(layer.v_proj.adapted(adapter_x, layer.v_proj.base(x)), config_.num_kv_heads);
   }
-  std::tie(q, k) = RotaryTable::rotate(q, k, angles);
-  if (context.static_slot.defined())
-    std::tie(k, v) = context.cache->write_slot(index, k, v, context.static_slot);
-  else if (context.cache != nullptr)
-    std::tie(k, v) = context.cache->append(index, k, v);
+  if (context.static_slot.defined() && fused_kernels_ &&
+      fused::rope_and_store_applies(q, k, v, angles.cos, angles.sin, context.cache->keys(index))) {
+    q = fused::rope_and_store(q, k, v, angles.cos, angles.sin, context.cache->keys(index),
+                              context.cache->values(index), context.static_slot);
+    k = context.cache->keys(index);
+    v = context.cache->values(index);
+  } else {
+    std::tie(q, k) = RotaryTable::rotate(q, k, angles, fused_kernels_);
+    if (context.static_slot.defined())
+      std::tie(k, v) = context.cache->write_slot(index, k, v, context.static_slot);
+    else if (context.cache != nullptr)
+      std::tie(k, v) = context.cache->append(index, k, v);
+  }
   // Several queries and no mask: plainly causal (hidden_states leaves the mask out then).
   torch::Tensor out = compat::attention(q, k, v, mask, 1.0 / std::sqrt(static_cast<double>(d)),
                                         fused_attention_, /*causal=*/!mask.defined() && steps > 1);
@@ -189,6 +233,8 @@ torch::Tensor Decoder::hidden_states(const torch::Tensor& input_ids, const Forwa
       mask = (mask & context.key_valid.view({-1, 1, 1, past + steps})) | diagonal.view({1, 1, steps, past + steps});
     }
   }
+
+  mask = compat::fused_attention_mask(mask, dtype_, fused_attention_);
 
   torch::Tensor h = embed_tokens_.index({input_ids});
   const RotaryTable::Angles angles = rotary_.angles(context.positions, h.scalar_type());

@@ -25,6 +25,8 @@ class LinearAdapter {
   virtual ~LinearAdapter() = default;
   // The term for input x [.., in]: [.., out], in x's dtype or a wider one.
   virtual torch::Tensor operator()(const torch::Tensor& x) const = 0;
+  // The dtype the adapter casts its input to (Note [Shared adapter input]).
+  virtual torch::ScalarType input_dtype(const torch::Tensor& x) const { return x.scalar_type(); }
 };
 
 struct Linear {
@@ -71,10 +73,13 @@ struct ForwardContext {
   torch::Tensor static_slot;
 };
 
+class DecodeStepperPool;
+
 class Decoder {
  public:
   // `fuse_projections`: Note [Fused projections].
   Decoder(ModelConfig config, Weights& weights, torch::Device device, bool fuse_projections = false);
+  ~Decoder();
 
   const ModelConfig& config() const { return config_; }
   torch::Device device() const { return device_; }
@@ -92,7 +97,19 @@ class Decoder {
   torch::Tensor embed(const torch::Tensor& input_ids) const { return embed_tokens_.index({input_ids}); }
   torch::Tensor block(int64_t layer, const torch::Tensor& h, const torch::Tensor& positions);
   int64_t num_layers() const { return static_cast<int64_t>(layers_.size()); }
-  DecoderLayer& layer(int64_t index) { return layers_.at(static_cast<size_t>(index)); }
+  DecoderLayer& layer(int64_t index) {
+    ++graph_epoch_;  // the caller may change the projections
+    return layers_.at(static_cast<size_t>(index));
+  }
+
+  // Note [Reused decode graphs] (decode_stepper.h): moves on whenever something a captured
+  // decode step depends on, besides the weights' values, may have changed — the
+  // projections (adapters attached, detached or merged: call projections_changed()), the
+  // kernels chosen, the RoPE table's storage.
+  int64_t graph_epoch() const { return graph_epoch_ + rotary_.reallocations(); }
+  void projections_changed() { ++graph_epoch_; }
+  // The decode steppers kept for the next generations (created on first use).
+  DecodeStepperPool& decode_steppers();
 
   // Final hidden states [B,T,hidden] (after the last norm).
   torch::Tensor hidden_states(const torch::Tensor& input_ids, const ForwardContext& context);
@@ -107,7 +124,15 @@ class Decoder {
   void reserve_positions(int64_t count) { rotary_.reserve(count); }
 
   // Allows the fused attention kernel (libtorch ≥ 2.5); off for exact eager parity.
-  void set_fused_attention(bool allowed) { fused_attention_ = allowed; }
+  void set_fused_attention(bool allowed) {
+    fused_attention_ = allowed;
+    ++graph_epoch_;
+  }
+  // Note [Fused kernels]: RMSNorm, SwiGLU and RoPE as single CUDA kernels (CUDA only).
+  void set_fused_kernels(bool allowed) {
+    fused_kernels_ = allowed;
+    ++graph_epoch_;
+  }
   // Allows CUDA graphs for decode steps (decode_stepper.h).
   void set_cuda_graphs(bool allowed) { cuda_graphs_ = allowed; }
   bool cuda_graphs() const { return cuda_graphs_; }
@@ -120,6 +145,7 @@ class Decoder {
   torch::Tensor attention(int64_t layer, const torch::Tensor& x, const ForwardContext& context,
                           const RotaryTable::Angles& angles, const torch::Tensor& mask);
   torch::Tensor mlp(const DecoderLayer& layer, const torch::Tensor& x) const;
+  torch::Tensor swiglu(const torch::Tensor& gate, const torch::Tensor& up) const;
 
   ModelConfig config_;
   torch::Device device_;
@@ -128,9 +154,12 @@ class Decoder {
   std::vector<DecoderLayer> layers_;
   RotaryTable rotary_;
   bool fused_attention_ = true;
+  bool fused_kernels_ = true;
   bool fused_projections_ = false;
   bool cuda_graphs_ = true;
   bool activation_checkpointing_ = false;
+  int64_t graph_epoch_ = 0;
+  std::unique_ptr<DecodeStepperPool> decode_steppers_;
 };
 
 }  // namespace lmf::torch_backend

@@ -90,15 +90,24 @@ std::vector<GenerationOutput> generate(Decoder& decoder, std::vector<GenerationR
   key_valid = key_valid.to(device);
 
   torch::NoGradGuard no_grad;
-  KvCache cache(config, batch, longest + most_new,
-                torch::TensorOptions().dtype(decoder.dtype()).device(device));
+  // Note [Greedy choice on the device]: when no sequence samples or penalises repeats,
+  // the steps return argmax ids instead of logits.
+  const bool greedy = device.is_cuda() && std::all_of(sequences.begin(), sequences.end(), [](const Sequence& s) {
+    return !s.request->sampling.do_sample && s.request->sampling.repetition_penalty == 1.0;
+  });
+  // Note [Reused decode graphs]: with graphs, a stepper (its cache and graph) kept by the
+  // decoder; without, one for this call.
+  const int64_t capacity = longest + most_new;
+  const bool graphs = decoder.cuda_graphs() && compat::StepGraph::available() && device.is_cuda();
+  std::unique_ptr<DecodeStepper> own_stepper;
+  if (!graphs) own_stepper = std::make_unique<DecodeStepper>(decoder, batch, capacity, false, greedy);
+  DecodeStepper& stepper =
+      graphs ? decoder.decode_steppers().acquire(decoder, batch, capacity, true, greedy) : *own_stepper;
   ForwardContext context{positions, padded ? key_valid.narrow(1, 0, longest) : torch::Tensor(),
-                         &cache, longest + most_new};
+                         &stepper.cache(), capacity};
   torch::Tensor hidden = decoder.hidden_states(ids, context);
   torch::Tensor logits = decoder.logits(hidden.select(1, -1)).to(torch::kCPU).contiguous();
-
-  DecodeStepper stepper(decoder, cache, positions.select(1, -1).unsqueeze(1).clone(), key_valid, padded,
-                        decoder.cuda_graphs());
+  stepper.begin_decode(positions.select(1, -1).unsqueeze(1).clone(), key_valid, padded);
   std::vector<int64_t> next(batch, 0);
   int64_t active = batch;
   while (active > 0) {
@@ -112,8 +121,13 @@ std::vector<GenerationOutput> generate(Decoder& decoder, std::vector<GenerationR
         --active;
         continue;
       }
-      std::span<float> row(logits[b].data_ptr<float>(), config.vocab_size);
-      const int64_t token = s.sampler.next(row, s.seen);
+      int64_t token = 0;
+      if (!logits.defined()) {  // a greedy step chose on the device
+        token = stepper.chosen()[b];
+      } else {
+        std::span<float> row(logits[b].data_ptr<float>(), config.vocab_size);
+        token = s.sampler.next(row, s.seen);
+      }
       next[b] = token;
       s.seen.push_back(token);
       s.output.ids.push_back(token);

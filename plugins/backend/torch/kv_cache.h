@@ -25,6 +25,8 @@ class KvCache {
   std::pair<torch::Tensor, torch::Tensor> append(int64_t layer, const torch::Tensor& k,
                                                  const torch::Tensor& v);
   void advance(int64_t steps) { length_ += steps; }
+  // Empties the cache for a new generation (the buffers stay where they are).
+  void reset() { length_ = 0; }
 
   // Note [Static decode step]: a decode step that a CUDA graph can replay may not depend
   // on host values. It writes this step's k and v [B,KV,1,D] at the slot held in the
@@ -32,6 +34,10 @@ class KvCache {
   // the slots not written yet. `length` is not used or changed.
   std::pair<torch::Tensor, torch::Tensor> write_slot(int64_t layer, const torch::Tensor& k,
                                                      const torch::Tensor& v, const torch::Tensor& slot);
+  // The whole buffers of `layer` [B,KV,capacity,D], for kernels that write a slot
+  // themselves (fused::rope_and_store).
+  const torch::Tensor& keys(int64_t layer) const { return keys_[layer]; }
+  const torch::Tensor& values(int64_t layer) const { return values_[layer]; }
 
  private:
   std::vector<torch::Tensor> keys_, values_;

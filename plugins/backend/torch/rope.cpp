@@ -1,5 +1,7 @@
 #include "rope.h"
 
+#include "fused_ops.h"
+
 #include <cmath>
 
 namespace lmf::torch_backend {
@@ -45,6 +47,7 @@ void RotaryTable::reserve(int64_t positions) {
   torch::Tensor emb = torch::cat({freqs, freqs}, -1);
   cos_ = emb.cos();
   sin_ = emb.sin();
+  ++reallocations_;
 }
 
 namespace {
@@ -60,7 +63,10 @@ RotaryTable::Angles RotaryTable::angles(const torch::Tensor& positions, torch::S
 }
 
 std::pair<torch::Tensor, torch::Tensor> RotaryTable::rotate(const torch::Tensor& q, const torch::Tensor& k,
-                                                            const Angles& angles) {
+                                                            const Angles& angles, bool fused) {
+  if (fused && fused::rope_applies(q, angles.cos, angles.sin) &&
+      fused::rope_applies(k, angles.cos, angles.sin))
+    return {fused::rope(q, angles.cos, angles.sin), fused::rope(k, angles.cos, angles.sin)};
   return {q * angles.cos + rotate_half(q) * angles.sin, k * angles.cos + rotate_half(k) * angles.sin};
 }
 

@@ -18,6 +18,8 @@ class RotaryTable {
   // Makes the table cover positions [0, count). The caller knows the largest position
   // without reading it back from the device (which would synchronize every step).
   void reserve(int64_t count);
+  // How often reserve() has replaced the table (a captured CUDA graph reads the old one).
+  int64_t reallocations() const { return reallocations_; }
 
   struct Angles {
     torch::Tensor cos, sin;  // [B,1,T,D] in the activations' dtype
@@ -27,12 +29,14 @@ class RotaryTable {
   Angles angles(const torch::Tensor& positions, torch::ScalarType dtype) const;
 
   // Rotates q [B,H,T,D] and k [B,KV,T,D] by `angles`, as transformers' apply_rotary_pos_emb.
+  // `fused`: with the fused CUDA kernel where it applies (the same values).
   static std::pair<torch::Tensor, torch::Tensor> rotate(const torch::Tensor& q, const torch::Tensor& k,
-                                                        const Angles& angles);
+                                                        const Angles& angles, bool fused = false);
 
  private:
   torch::Tensor inv_freq_;  // fp32 [D/2]
   torch::Tensor cos_, sin_;  // fp32 [P, D]
+  int64_t reallocations_ = 0;
 };
 
 }  // namespace lmf::torch_backend

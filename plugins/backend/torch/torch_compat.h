@@ -35,7 +35,8 @@ namespace lmf::torch_backend::compat {
 constexpr bool kHasFusedAttention = LMF_TORCH_AT_LEAST(2, 5);
 
 // softmax(q kᵀ · scale + mask) v with q [B,H,Tq,D], k and v [B,KV,Tk,D] (H a multiple of
-// KV), `mask` boolean [B,1,Tq,Tk] (true: may attend) or undefined: then with `causal`
+// KV), `mask` boolean [B,1,Tq,Tk] (true: may attend; on the fused path also the additive
+// mask of fused_attention_mask) or undefined: then with `causal`
 // query i sees keys 0..i (Tq = Tk; the flash kernel's own causal masking, which no mask
 // tensor allows), else every key. The eager path follows transformers' eager attention:
 // scores and softmax in fp32, then back to q's dtype.
@@ -65,6 +66,21 @@ inline torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k,
     scores = scores.masked_fill(mask.logical_not(), -std::numeric_limits<float>::infinity());
   torch::Tensor probs = torch::softmax(scores, -1, torch::kFloat32).to(q.scalar_type());
   return torch::matmul(probs, values);
+}
+
+// `mask` (boolean, as attention() takes it) as the fused kernels take it: an additive
+// mask, 0 where attending and -inf elsewhere, in `dtype`. SDPA converts a boolean mask so
+// on every call — three kernels per layer of a decode step; converted once per forward
+// pass instead, the same values. Unchanged where attention() would not take the fused path.
+inline torch::Tensor fused_attention_mask(const torch::Tensor& mask, torch::ScalarType dtype, bool allow_fused) {
+#if LMF_TORCH_AT_LEAST(2, 5)
+  if (allow_fused && mask.defined() && mask.scalar_type() == torch::kBool)
+    return torch::zeros(mask.sizes(), mask.options().dtype(dtype))
+        .masked_fill_(mask.logical_not(), -std::numeric_limits<float>::infinity());
+#else
+  (void)dtype, (void)allow_fused;
+#endif
+  return mask;
 }
 
 // A step recorded once as a CUDA graph and replayed, so that a decode step of a few
@@ -157,6 +173,17 @@ inline void synchronize(const torch::Device& device) {
   if (device.is_cuda()) c10::cuda::device_synchronize();
 #endif
   (void)device;
+}
+
+// The current CUDA stream of `device` as a cudaStream_t (what kernels launch on, also
+// while a CUDA graph is being captured); null in builds without CUDA.
+inline void* cuda_stream(const torch::Device& device) {
+#if LMF_TORCH_CUDA
+  return at::cuda::getCurrentCUDAStream(device.index()).stream();
+#else
+  (void)device;
+  return nullptr;
+#endif
 }
 
 }  // namespace lmf::torch_backend::compat

@@ -114,6 +114,7 @@ void LoraAdapters::attach(const std::vector<std::pair<std::string, Linear*>>& ta
     targets[i].second->adapter = adapter;
     attached_.push_back({targets[i].first, targets[i].second, adapter});
   }
+  model_->decoder->projections_changed();
 }
 
 NamedTensors LoraAdapters::parameters() const {
@@ -156,6 +157,7 @@ void LoraAdapters::merge() {
 void LoraAdapters::detach() {
   for (Attached& attached : attached_) attached.linear->adapter.reset();
   attached_.clear();
+  model_->decoder->projections_changed();
 }
 
 }  // namespace lmf::torch_backend

@@ -29,6 +29,7 @@ class LoraAdapter : public LinearAdapter {
       : a_(std::move(a)), b_(std::move(b)), scaling_(scaling), dropout_(dropout) {}
 
   torch::Tensor operator()(const torch::Tensor& x) const override;
+  torch::ScalarType input_dtype(const torch::Tensor&) const override { return a_.scalar_type(); }
   // scaling · B·A [out, in], in the adapter's dtype: what merging adds to W.
   torch::Tensor delta_weight() const;
 

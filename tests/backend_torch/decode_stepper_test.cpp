@@ -1,0 +1,57 @@
+// Note [Reused decode graphs]: which stepper the decoder's pool hands out. The pool's
+// point is the graphs (CUDA, cuda_test.cpp); its bookkeeping is the same without them.
+#include "backend_test_support.h"
+#include "decode_stepper.h"
+
+namespace lmf::torch_backend::testing {
+namespace {
+
+class StepperPool : public BackendTest {
+ protected:
+  void SetUp() override {
+    BackendTest::SetUp();
+    model = load_fixture("llama3_tiny");
+  }
+  DecodeStepper& acquire(int64_t batch, int64_t capacity, bool greedy = false) {
+    return pool.acquire(*model->decoder, batch, capacity, /*use_graph=*/false, greedy);
+  }
+  std::unique_ptr<LoadedModel> model;
+  DecodeStepperPool pool;
+};
+
+TEST_F(StepperPool, NearbyCapacitiesShareAStepperRoundedUp) {
+  DecodeStepper& first = acquire(2, 100);
+  EXPECT_EQ(first.cache().capacity(), 128);  // the next multiple of kCapacityStep (64)
+  EXPECT_EQ(&acquire(2, 128), &first);
+  EXPECT_EQ(pool.size(), 1u);
+  EXPECT_NE(&acquire(2, 129), &first);  // 192
+  EXPECT_EQ(pool.size(), 2u);
+}
+
+TEST_F(StepperPool, BatchAndGreedyChoiceAreDistinctShapes) {
+  DecodeStepper& sampled = acquire(2, 64);
+  DecodeStepper& greedy = acquire(2, 64, /*greedy=*/true);
+  DecodeStepper& wider = acquire(3, 64);
+  EXPECT_NE(&sampled, &greedy);
+  EXPECT_NE(&sampled, &wider);
+  EXPECT_TRUE(greedy.greedy());
+  EXPECT_EQ(wider.batch(), 3);
+  EXPECT_EQ(&acquire(2, 64), &sampled);
+}
+
+TEST_F(StepperPool, KeepsTheMostRecentlyUsedFew) {
+  for (int64_t batch = 1; batch <= 6; ++batch) acquire(batch, 64);
+  EXPECT_EQ(pool.size(), DecodeStepperPool::kKept);
+}
+
+TEST_F(StepperPool, AnAcquiredStepperStartsWithAnEmptyCache) {
+  DecodeStepper& stepper = acquire(1, 64);
+  torch::NoGradGuard no_grad;
+  torch::Tensor ids = torch::tensor({{5, 6, 7}}, torch::kInt64);
+  model->decoder->hidden_states(ids, ForwardContext{torch::arange(3).view({1, 3}), {}, &stepper.cache(), 64});
+  ASSERT_EQ(stepper.cache().length(), 3);
+  EXPECT_EQ(acquire(1, 64).cache().length(), 0);
+}
+
+}  // namespace
+}  // namespace lmf::torch_backend::testing
