@@ -117,7 +117,8 @@ TrainingActivations training_activations(const ModelInfo& m, const PlanSettings&
   shape.recompute_attention_core = s.checkpointing == Checkpointing::selective;
   shape.frozen_base = adapters;
   if (adapters) shape.adapted = adapted_modules(s.lora_targets);
-  shape.saved = saved_tensors_of(s.trainer, shape.bytes, adapters ? s.adapter_bytes : 0);
+  const double adapter_bytes = s.adapter_bytes > 0 ? s.adapter_bytes : s.trainer == Trainer::lmforge ? shape.bytes : 4;
+  shape.saved = saved_tensors_of(s.trainer, shape.bytes, adapters ? adapter_bytes : 0);
   shape.lora_rank = adapters ? s.lora_rank : 0;
   if (derivation) {
     const SavedTensors& saved = shape.saved;

@@ -44,7 +44,9 @@ struct PlanSettings {
   Optimizer optimizer = Optimizer::adamw;
   int lora_rank = 8;
   std::vector<std::string> lora_targets{"q", "k", "v", "o", "gate", "up", "down"};
-  double adapter_bytes = 4;  // per element of the adapters' activations: fp32, as PEFT
+  // Per element of what the adapters compute in; 0: the trainer's own — lmforge computes
+  // them in the activations' dtype (Note [LoRA in the activations' dtype]), PEFT in fp32.
+  double adapter_bytes = 0;
   Trainer trainer = Trainer::lmforge;
   int zero = 0;
   bool offload_optimizer = false;

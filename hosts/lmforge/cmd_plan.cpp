@@ -78,7 +78,8 @@ po::options_description plan_options(PlanOptions& o) {
                                                         "q,k,v,o,gate,up,down (default: all), or "
                                                         "attention, mlp")(
       "adapter-dtype", po::value<std::string>(),
-      "lora/qlora: the adapters' dtype fp32 (default, as PEFT), bf16, fp16")(
+      "lora/qlora: what the adapters compute in, fp32, bf16, fp16 (default: the "
+      "trainer's: lmforge the activations' dtype, hf fp32 as PEFT)")(
       "trainer", po::value<std::string>(),
       "training: whose code keeps the activations: lmforge (default) or hf "
       "(transformers + PEFT)")("zero", po::value<int>(),

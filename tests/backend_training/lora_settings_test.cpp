@@ -28,7 +28,8 @@ TEST(LoraSettings, ReadsEveryField) {
                                                       {"alpha", 32},
                                                       {"dropout", 0.05},
                                                       {"target_modules", {"q_proj", "v_proj"}},
-                                                      {"use_rslora", true}},
+                                                      {"use_rslora", true},
+                                                      {"compute", "adapter"}},
                                                  "lora");
   EXPECT_EQ(s.rank, 4);
   EXPECT_EQ(s.alpha, 32);
@@ -36,6 +37,7 @@ TEST(LoraSettings, ReadsEveryField) {
   EXPECT_EQ(s.target_modules, (std::vector<std::string>{"q_proj", "v_proj"}));
   EXPECT_TRUE(s.target_regex.empty());
   EXPECT_TRUE(s.use_rslora);
+  EXPECT_EQ(s.compute, "adapter");
 }
 
 TEST(LoraSettings, DefaultsAdaptEveryProjectionAtRankEight) {
@@ -46,6 +48,7 @@ TEST(LoraSettings, DefaultsAdaptEveryProjectionAtRankEight) {
   EXPECT_EQ(s.target_modules, (std::vector<std::string>{"q_proj", "k_proj", "v_proj", "o_proj",
                                                         "gate_proj", "up_proj", "down_proj"}));
   EXPECT_FALSE(s.use_rslora);
+  EXPECT_EQ(s.compute, "input");
 }
 
 TEST(LoraSettings, ScalingIsAlphaOverRankOrOverItsRootWithRsLora) {
@@ -64,11 +67,13 @@ TEST(LoraSettings, ToJsonReadsBackTheSame) {
   s.dropout = 0.25;
   s.target_modules = {"self_attn.q_proj"};
   s.use_rslora = true;
+  s.compute = "adapter";
   EXPECT_EQ(s.to_json(), (json{{"rank", 2},
                                {"alpha", 3.5},
                                {"dropout", 0.25},
                                {"target_modules", {"self_attn.q_proj"}},
-                               {"use_rslora", true}}));
+                               {"use_rslora", true},
+                               {"compute", "adapter"}}));
   EXPECT_EQ(LoraSettings::from_json(s.to_json(), "lora").to_json(), s.to_json());
 
   LoraSettings pattern;
@@ -86,6 +91,7 @@ TEST(LoraSettings, ErrorsNameTheField) {
   EXPECT_TRUE(Contains(error_of({{"dropout", 1.0}}), "lora.dropout: must be a number in [0, 1)"));
   EXPECT_TRUE(Contains(error_of({{"dropout", -0.1}}), "lora.dropout"));
   EXPECT_TRUE(Contains(error_of({{"use_rslora", 1}}), "lora.use_rslora: must be true or false"));
+  EXPECT_TRUE(Contains(error_of({{"compute", "bf16"}}), "lora.compute: must be \"input\" or \"adapter\""));
   EXPECT_TRUE(Contains(error_of({{"target_modules", json::array()}}),
                        "lora.target_modules: must be a non-empty list"));
   EXPECT_TRUE(Contains(error_of({{"target_modules", {"q_proj", 3}}}),

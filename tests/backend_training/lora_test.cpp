@@ -236,8 +236,8 @@ TEST_P(Lora, DropoutActsOnlyWhileTraining) {
   EXPECT_LE(relative_error(logits_without_grad(*model, ids), expected), 1e-6);
 }
 
-// fp32 adapters on a bf16 base: the term is computed in fp32 and the sum returned in bf16;
-// merging keeps the weights bf16.
+// fp32 adapters on a bf16 base: the term is computed in bf16 (Note [LoRA in the
+// activations' dtype]) and the sum returned in bf16; merging keeps the weights bf16.
 TEST_P(Lora, Fp32AdaptersOnABf16Base) {
   auto model = load_model(GetParam(), false, "bfloat16");
   LoraAdapters adapters(*model, rank4_alpha8(), 7);
@@ -255,6 +255,43 @@ TEST_P(Lora, Fp32AdaptersOnABf16Base) {
             torch::kBFloat16);
   EXPECT_LE(relative_error(logits_without_grad(*model, ids), adapted),
             3e-2);  // bf16 rounding of W + ΔW
+}
+
+// The two compute modes on a bf16 base against the term computed in fp32 by hand:
+// "adapter" (PEFT's) is that term exactly; "input" is it up to bf16 rounding, and its
+// gradients reach the fp32 adapters.
+TEST_P(Lora, ComputeInTheInputsDtypeOrTheAdaptersAsPeft) {
+  auto model = load_model(GetParam(), false, "bfloat16");
+  torch::manual_seed(5);
+  const torch::Tensor x = torch::randn({2, 3, model->config.hidden_size}).to(torch::kBFloat16);
+  for (const std::string compute : {"adapter", "input"}) {
+    LoraSettings settings = rank4_alpha8();
+    settings.compute = compute;
+    LoraAdapters adapters(*model, settings, 7);
+    randomize_adapters(adapters, 11);
+    const Linear& q = find_linear(*model, "model.layers.0.self_attn.q_proj");
+    const auto& lora = dynamic_cast<const LoraAdapter&>(*q.adapter);
+    const torch::Tensor by_hand = torch::matmul(torch::matmul(x.to(torch::kFloat32), lora.a().detach().t()),
+                                                lora.b().detach().t()) * settings.scaling();
+    const torch::Tensor term = lora(x);
+    if (compute == "adapter") {
+      EXPECT_EQ(term.scalar_type(), torch::kFloat32);
+      EXPECT_LE(relative_error(term, by_hand), 1e-6);
+    } else {
+      EXPECT_EQ(term.scalar_type(), torch::kBFloat16);
+      EXPECT_LE(relative_error(term.to(torch::kFloat32), by_hand), 2e-2);
+      term.to(torch::kFloat32).sum().backward();
+      ASSERT_TRUE(lora.a().grad().defined());
+      EXPECT_EQ(lora.a().grad().scalar_type(), torch::kFloat32);
+      // d(sum)/dA = s · Bᵀ·1 · xᵀ summed over rows: by hand in fp32.
+      const torch::Tensor ones = torch::ones({lora.b().size(0)});
+      const torch::Tensor grad_a = torch::outer(torch::matmul(lora.b().detach().t(), ones),
+                                                x.to(torch::kFloat32).reshape({-1, x.size(-1)}).sum(0)) *
+                                   settings.scaling();
+      EXPECT_LE(relative_error(lora.a().grad(), grad_a), 3e-2);
+    }
+    adapters.detach();
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, Lora, ::testing::Values("llama3_tiny", "qwen2_tiny"));

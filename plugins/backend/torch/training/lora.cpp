@@ -20,10 +20,21 @@ std::string join(const std::vector<std::string>& items) {
 
 }  // namespace
 
+// Note [LoRA in the activations' dtype]
+// PEFT keeps the adapters in fp32 and casts each input to fp32: under a bf16 base every
+// adapted projection then runs two fp32 matmuls (no tensor cores), an fp32 copy of its
+// input, the scaling and the sum in fp32 — on an H100 about 40% of a LoRA step on the
+// Llama-8B shape (docs/benchmarks.md). With compute "input" (the default) the adapters
+// stay fp32 — the optimizer's master copy — and are cast to the input's dtype instead,
+// the scaling folded into B: the two matmuls run on the tensor cores and nothing of the
+// activations' size is fp32. Where input and adapters are both fp32 (the CPU, fp32
+// models) the arithmetic is PEFT's exactly.
 torch::Tensor LoraAdapter::operator()(const torch::Tensor& x) const {
-  torch::Tensor h = x.to(a_.scalar_type());
+  const torch::ScalarType dtype = input_dtype(x);
+  torch::Tensor h = x.to(dtype);
   if (training_ && dropout_ > 0) h = torch::dropout(h, dropout_, /*train=*/true);
-  return torch::linear(torch::linear(h, a_), b_) * scaling_;
+  if (dtype == a_.scalar_type()) return torch::linear(torch::linear(h, a_), b_) * scaling_;
+  return torch::linear(torch::linear(h, a_.to(dtype)), (b_ * scaling_).to(dtype));
 }
 
 torch::Tensor LoraAdapter::delta_weight() const {
@@ -110,7 +121,7 @@ void LoraAdapters::attach(const std::vector<std::pair<std::string, Linear*>>& ta
   for (size_t i = 0; i < targets.size(); ++i) {
     auto adapter =
         std::make_shared<LoraAdapter>(a[i].requires_grad_(true), b[i].requires_grad_(true),
-                                      settings_.scaling(), settings_.dropout);
+                                      settings_.scaling(), settings_.dropout, settings_.compute == "input");
     targets[i].second->adapter = adapter;
     attached_.push_back({targets[i].first, targets[i].second, adapter});
   }

@@ -25,11 +25,14 @@ namespace lmf::torch_backend {
 // One projection's low-rank term (Note [LoRA]).
 class LoraAdapter : public LinearAdapter {
  public:
-  LoraAdapter(torch::Tensor a, torch::Tensor b, double scaling, double dropout)
-      : a_(std::move(a)), b_(std::move(b)), scaling_(scaling), dropout_(dropout) {}
+  // `in_input_dtype`: Note [LoRA in the activations' dtype].
+  LoraAdapter(torch::Tensor a, torch::Tensor b, double scaling, double dropout, bool in_input_dtype = false)
+      : a_(std::move(a)), b_(std::move(b)), scaling_(scaling), dropout_(dropout), in_input_dtype_(in_input_dtype) {}
 
   torch::Tensor operator()(const torch::Tensor& x) const override;
-  torch::ScalarType input_dtype(const torch::Tensor&) const override { return a_.scalar_type(); }
+  torch::ScalarType input_dtype(const torch::Tensor& x) const override {
+    return in_input_dtype_ ? x.scalar_type() : a_.scalar_type();
+  }
   // scaling · B·A [out, in], in the adapter's dtype: what merging adds to W.
   torch::Tensor delta_weight() const;
 
@@ -40,6 +43,7 @@ class LoraAdapter : public LinearAdapter {
  private:
   torch::Tensor a_, b_;
   double scaling_, dropout_;
+  bool in_input_dtype_;
   bool training_ = false;
 };
 

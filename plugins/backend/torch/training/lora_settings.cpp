@@ -114,6 +114,9 @@ bool read_lora_field(LoraSettings& s, const std::string& key, const json& value,
   } else if (key == "use_rslora") {
     if (!value.is_boolean()) bad(where, "must be true or false, not " + value.dump());
     s.use_rslora = value.get<bool>();
+  } else if (key == "compute" && !peft_names) {
+    if (value != "input" && value != "adapter") bad(where, "must be \"input\" or \"adapter\", not " + value.dump());
+    s.compute = value.get<std::string>();
   } else {
     return false;
   }
@@ -126,7 +129,7 @@ LoraSettings LoraSettings::from_json(const json& j, const std::string& field) {
   for (const auto& [key, value] : j.items())
     if (!read_lora_field(s, key, value, /*peft_names=*/false, field + "." + key))
       bad(field + "." + key,
-          "is not a field here (known: rank, alpha, dropout, target_modules, use_rslora)");
+          "is not a field here (known: rank, alpha, dropout, target_modules, use_rslora, compute)");
   return s;
 }
 
@@ -135,7 +138,8 @@ json LoraSettings::to_json() const {
           {"alpha", alpha},
           {"dropout", dropout},
           {"target_modules", target_regex.empty() ? json(target_modules) : json(target_regex)},
-          {"use_rslora", use_rslora}};
+          {"use_rslora", use_rslora},
+          {"compute", compute}};
 }
 
 }  // namespace lmf::torch_backend

@@ -25,6 +25,10 @@ struct LoraSettings {
   // matches its whole name, and target_modules is unused.
   std::string target_regex;
   bool use_rslora = false;  // scaling alpha/√rank instead of alpha/rank
+  // Note [LoRA in the activations' dtype] (lora.cpp): "input" computes the adapter's term
+  // in its input's dtype (A and B cast to it); "adapter" casts the input to the adapters'
+  // dtype as PEFT does. The same where both are fp32.
+  std::string compute = "input";
 
   // The factor of the adapter's term: alpha/rank, or alpha/√rank with rsLoRA (PEFT's).
   double scaling() const;
@@ -33,7 +37,7 @@ struct LoraSettings {
   // The target_modules entries (or the regular expression) that name none of `modules`.
   std::vector<std::string> unmatched_targets(const std::vector<std::string>& modules) const;
 
-  // Reads {"rank", "alpha", "dropout", "target_modules", "use_rslora"}; every field is
+  // Reads {"rank", "alpha", "dropout", "target_modules", "use_rslora", "compute"}; every field is
   // optional. Errors name the field under `field` ("lora.rank: must be ≥ 1").
   static LoraSettings from_json(const nlohmann::json& j, const std::string& field);
   nlohmann::json to_json() const;
