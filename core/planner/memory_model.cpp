@@ -112,7 +112,9 @@ TrainingActivations training_activations(const ModelInfo& m, const PlanSettings&
   shape.batch = d(s.micro_batch);
   shape.tp = layout.tp;
   shape.sequence_parallel = s.sequence_parallel;
-  shape.bytes = !adapters && s.precision == Precision::fp32 ? 4 : 2;
+  // Activations in the compute dtype: full training's precision; a LoRA base's dtype (a
+  // quantized base computes in bf16).
+  shape.bytes = adapters ? (s.weights == WeightFormat::fp32 ? 4 : 2) : s.precision == Precision::fp32 ? 4 : 2;
   shape.attention = s.attention;
   shape.recompute_attention_core = s.checkpointing == Checkpointing::selective;
   shape.frozen_base = adapters;

@@ -122,6 +122,7 @@ class TorchBackend final : public lmf::sdk::Backend {
     }
     if (folder.empty()) fail(LMF_ERR_INVALID_ARGUMENT, "train: no model loaded and no \"init\" architecture given");
     reload_for_training(folder, train);
+    model_->decoder->release_decode_steppers();  // generation's caches: memory training needs
     return tb::run_training(*model_, train);
   }
 
@@ -136,6 +137,7 @@ class TorchBackend final : public lmf::sdk::Backend {
       loaded_options_ = options;
       model_ = tb::LoadedModel::load(folder, loaded_options_);
     }
+    model_->decoder->release_decode_steppers();
     Json summary = tb::quantize_model(*model_, quantize);
     return summary;
   }

@@ -128,6 +128,10 @@ DecodeStepperPool& Decoder::decode_steppers() {
   return *decode_steppers_;
 }
 
+void Decoder::release_decode_steppers() {
+  decode_steppers_.reset();
+}
+
 void Decoder::for_each_linear(const std::function<void(const std::string&, Linear&)>& visit) {
   ++graph_epoch_;  // the visitor may change the projections
   for (size_t i = 0; i < layers_.size(); ++i) {

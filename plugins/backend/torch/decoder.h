@@ -107,9 +107,14 @@ class Decoder {
   // projections (adapters attached, detached or merged: call projections_changed()), the
   // kernels chosen, the RoPE table's storage.
   int64_t graph_epoch() const { return graph_epoch_ + rotary_.reallocations(); }
-  void projections_changed() { ++graph_epoch_; }
-  // The decode steppers kept for the next generations (created on first use).
+  void projections_changed() {
+    ++graph_epoch_;
+    release_decode_steppers();  // their graphs are stale; their caches would only hold memory
+  }
+  // The decode steppers kept for the next generations (created on first use), and
+  // letting them go (their KV caches and graph pools) before other work needs the memory.
   DecodeStepperPool& decode_steppers();
+  void release_decode_steppers();
 
   // Final hidden states [B,T,hidden] (after the last norm).
   torch::Tensor hidden_states(const torch::Tensor& input_ids, const ForwardContext& context);

@@ -22,8 +22,12 @@ std::optional<kernels::Dtype> kernel_dtype(const torch::Tensor& t) {
 
 kernels::Dtype dtype_of(const torch::Tensor& t) { return *kernel_dtype(t); }
 
+#ifndef LMF_FUSED_KERNELS
+#define LMF_FUSED_KERNELS 0  // set by CMake when kernels/fused_kernels.cu is compiled
+#endif
+
 bool on_cuda(const torch::Tensor& t) {
-  return LMF_TORCH_CUDA && t.defined() && t.is_cuda() && kernel_dtype(t).has_value();
+  return LMF_FUSED_KERNELS && t.defined() && t.is_cuda() && kernel_dtype(t).has_value();
 }
 
 bool aligned(const torch::Tensor& t) {
@@ -34,10 +38,16 @@ bool aligned(const torch::Tensor& t) {
 // contiguous dimension; nullopt otherwise.
 std::optional<int64_t> row_stride(const torch::Tensor& t) {
   if (t.dim() < 1 || t.stride(-1) != 1) return std::nullopt;
-  if (t.dim() == 1) return t.size(0);
-  for (int64_t d = 0; d + 2 < t.dim(); ++d)
-    if (t.size(d) > 1 && t.stride(d) != t.size(d + 1) * t.stride(d + 1)) return std::nullopt;
-  return t.stride(-2);
+  // Row r lies at r·stride: each leading dimension of more than one entry must step by
+  // the product of the inner ones' (dimensions of size 1 have any stride).
+  std::optional<int64_t> stride, next;
+  for (int64_t d = t.dim() - 2; d >= 0; --d) {
+    if (t.size(d) == 1) continue;
+    if (!stride) stride = t.stride(d);
+    else if (t.stride(d) != *next) return std::nullopt;
+    next = t.stride(d) * t.size(d);
+  }
+  return stride.value_or(t.size(-1));
 }
 
 int64_t rows_of(const torch::Tensor& t) { return t.numel() / std::max<int64_t>(1, t.size(-1)); }
@@ -50,10 +60,17 @@ bool vector_rows(const torch::Tensor& t, int64_t width, std::optional<int64_t> s
 
 void* stream_of(const torch::Tensor& t) { return compat::cuda_stream(t.device()); }
 
+// `t` contiguous at a 16-byte-aligned address (a view may start anywhere).
+torch::Tensor aligned_contiguous(const torch::Tensor& t) {
+  torch::Tensor c = t.contiguous();
+  return aligned(c) ? c : c.clone();
+}
+
 struct RmsNormFunction : torch::autograd::Function<RmsNormFunction> {
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& input, const torch::Tensor& weight,
                                double eps) {
-    const torch::Tensor x = input.contiguous();
+    const compat::DeviceScope scope(input.device());
+    const torch::Tensor x = aligned_contiguous(input);
     const int64_t width = x.size(-1), rows = rows_of(x);
     torch::Tensor y = torch::empty_like(x);
     torch::Tensor rstd = torch::empty({rows}, x.options().dtype(torch::kFloat32));
@@ -66,12 +83,13 @@ struct RmsNormFunction : torch::autograd::Function<RmsNormFunction> {
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     const variable_list saved = ctx->get_saved_variables();
     const torch::Tensor &x = saved[0], &weight = saved[1], &rstd = saved[2];
-    const torch::Tensor dy = grads[0].contiguous();
+    const compat::DeviceScope scope(x.device());
+    const torch::Tensor dy = aligned_contiguous(grads[0]);
     const int64_t width = x.size(-1), rows = rows_of(x);
     torch::Tensor dx = torch::empty_like(x);
     torch::Tensor dw_partial;
-    if (ctx->needs_input_grad(1))
-      dw_partial = torch::empty({kernels::rms_norm_backward_blocks(rows), width}, x.options().dtype(torch::kFloat32));
+    if (ctx->needs_input_grad(1))  // zeros: no block writes it when there are no rows
+      dw_partial = torch::zeros({kernels::rms_norm_backward_blocks(rows), width}, x.options().dtype(torch::kFloat32));
     kernels::rms_norm_backward(dtype_of(x), dy.data_ptr(), x.data_ptr(), weight.data_ptr(), rstd.data_ptr<float>(),
                                dx.data_ptr(), dw_partial.defined() ? dw_partial.data_ptr<float>() : nullptr, rows,
                                width, stream_of(x));
@@ -86,6 +104,7 @@ struct GluRows {
 };
 
 torch::Tensor swiglu_forward(const torch::Tensor& gate, const torch::Tensor& up, const GluRows& r) {
+  const compat::DeviceScope scope(gate.device());
   std::vector<int64_t> shape = gate.sizes().vec();
   shape.back() = r.width;
   torch::Tensor out = torch::empty(shape, gate.options());
@@ -103,7 +122,8 @@ struct SwigluFunction : torch::autograd::Function<SwigluFunction> {
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     const variable_list saved = ctx->get_saved_variables();
     const torch::Tensor &gate = saved[0], &up = saved[1];
-    const torch::Tensor dy = grads[0].contiguous();
+    const compat::DeviceScope scope(gate.device());
+    const torch::Tensor dy = aligned_contiguous(grads[0]);
     const int64_t width = gate.size(-1), rows = rows_of(gate);
     torch::Tensor d_gate = torch::empty(dy.sizes(), dy.options()), d_up = torch::empty(dy.sizes(), dy.options());
     kernels::swiglu_backward(dtype_of(gate), dy.data_ptr(), gate.data_ptr(), *row_stride(gate), up.data_ptr(),
@@ -122,7 +142,8 @@ struct SwigluPackedFunction : torch::autograd::Function<SwigluPackedFunction> {
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     const torch::Tensor gate_up = ctx->get_saved_variables()[0];
-    const torch::Tensor dy = grads[0].contiguous();
+    const compat::DeviceScope scope(gate_up.device());
+    const torch::Tensor dy = aligned_contiguous(grads[0]);
     const int64_t width = gate_up.size(-1) / 2, stride = *row_stride(gate_up), rows = rows_of(gate_up);
     torch::Tensor d_gate_up = torch::empty(gate_up.sizes(), gate_up.options());
     kernels::swiglu_backward(dtype_of(gate_up), dy.data_ptr(), gate_up.data_ptr(), stride,
@@ -141,6 +162,7 @@ kernels::RopeShape rope_shape(const torch::Tensor& in, const torch::Tensor& out)
 
 torch::Tensor rope_launch(const torch::Tensor& input, const torch::Tensor& cos, const torch::Tensor& sin,
                           bool inverse) {
+  const compat::DeviceScope scope(input.device());
   const torch::Tensor x = input.stride(-1) == 1 ? input : input.contiguous();
   torch::Tensor out = torch::empty_like(x);  // x's layout where it is dense, else contiguous
   kernels::rope(dtype_of(x), x.data_ptr(), cos.data_ptr(), sin.data_ptr(), out.data_ptr(), rope_shape(x, out),
@@ -164,7 +186,7 @@ struct RopeFunction : torch::autograd::Function<RopeFunction> {
 }  // namespace
 
 bool rms_norm_applies(const torch::Tensor& x, const torch::Tensor& weight) {
-  if (!on_cuda(x) || !on_cuda(weight) || weight.scalar_type() != x.scalar_type() || !weight.is_contiguous() ||
+  if (!on_cuda(x) || !on_cuda(weight) || x.device() != weight.device() || weight.scalar_type() != x.scalar_type() || !weight.is_contiguous() ||
       weight.dim() != 1 || weight.size(0) != x.size(-1) || !aligned(weight))
     return false;
   const int64_t width = x.size(-1);
@@ -213,12 +235,18 @@ bool rope_and_store_applies(const torch::Tensor& q, const torch::Tensor& k, cons
   if (!rope_applies(q, cos, sin) || !rope_applies(k, cos, sin) || q.size(2) != 1) return false;
   return v.sizes() == k.sizes() && v.stride(-1) == 1 && v.scalar_type() == q.scalar_type() &&
          k_cache.scalar_type() == q.scalar_type() && k_cache.dim() == 4 && k_cache.is_contiguous() &&
-         k_cache.size(0) == k.size(0) && k_cache.size(1) == k.size(1) && k_cache.size(3) == k.size(3);
+         k_cache.device() == q.device() && k_cache.size(0) == k.size(0) && k_cache.size(1) == k.size(1) &&
+         k_cache.size(3) == k.size(3);
 }
 
 torch::Tensor rope_and_store(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                              const torch::Tensor& cos, const torch::Tensor& sin, const torch::Tensor& k_cache,
                              const torch::Tensor& v_cache, const torch::Tensor& slot) {
+  const compat::DeviceScope scope(q.device());
+  // The kernel writes both caches with k_cache's strides.
+  TORCH_CHECK(v_cache.sizes() == k_cache.sizes() && v_cache.strides() == k_cache.strides() &&
+                  v_cache.scalar_type() == k_cache.scalar_type(),
+              "rope_and_store: the value cache must be laid out as the key cache");
   torch::Tensor q_out = torch::empty_like(q);
   const kernels::RopeStoreShape shape{q.size(0), q.size(1), k.size(1), q.size(3),
                                       {q.stride(0), q.stride(1)}, {k.stride(0), k.stride(1)},

@@ -8,8 +8,10 @@ KvCache::KvCache(const ModelConfig& config, int64_t batch, int64_t capacity,
                  torch::TensorOptions options)
     : capacity_(capacity) {
   for (int64_t layer = 0; layer < config.num_layers; ++layer) {
-    keys_.push_back(torch::empty({batch, config.num_kv_heads, capacity, config.head_dim}, options));
-    values_.push_back(torch::empty_like(keys_.back()));
+    // Zeros, not garbage: a static decode step reads every slot under a mask, and a masked
+    // NaN still turns the attention's 0·v into NaN.
+    keys_.push_back(torch::zeros({batch, config.num_kv_heads, capacity, config.head_dim}, options));
+    values_.push_back(torch::zeros_like(keys_.back()));
   }
 }
 

@@ -175,6 +175,17 @@ inline void synchronize(const torch::Device& device) {
   (void)device;
 }
 
+// Makes `device` the current CUDA device for a scope, so that kernels launched by hand on
+// its current stream run there (libtorch's own operations guard themselves); nothing in
+// builds without CUDA or for CPU tensors.
+#if LMF_TORCH_CUDA
+using DeviceScope = c10::cuda::OptionalCUDAGuard;
+#else
+struct DeviceScope {
+  explicit DeviceScope(const torch::Device&) {}
+};
+#endif
+
 // The current CUDA stream of `device` as a cudaStream_t (what kernels launch on, also
 // while a CUDA graph is being captured); null in builds without CUDA.
 inline void* cuda_stream(const torch::Device& device) {

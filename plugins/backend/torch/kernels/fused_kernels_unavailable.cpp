@@ -1,5 +1,6 @@
-// The launchers in a build without CUDA: fused_ops.cpp never calls them there
-// (fused::available() is false), but the symbols must exist.
+// The launchers in a build without the CUDA kernels (no CUDA, or no nvcc): fused_ops.cpp
+// never calls them there (every *_applies is false without LMF_FUSED_KERNELS), but the
+// symbols must exist.
 #include "kernels/fused_kernels.h"
 
 #include <stdexcept>

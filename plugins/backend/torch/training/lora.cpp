@@ -139,6 +139,7 @@ NamedTensors LoraAdapters::parameters() const {
 
 void LoraAdapters::set_training(bool training) {
   for (Attached& attached : attached_) attached.adapter->set_training(training);
+  model_->decoder->projections_changed();  // dropout on or off: a captured step is stale
 }
 
 void LoraAdapters::save_peft(const std::string& folder,

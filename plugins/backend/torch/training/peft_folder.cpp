@@ -152,6 +152,7 @@ LoraSettings read_peft_adapter_config(const fs::path& folder) {
     if (!config.contains(required) || config.at(required).is_null())
       bad_field(file, required, "missing (PEFT writes it for every LoRA adapter)");
   LoraSettings settings;
+  settings.compute = "adapter";  // a PEFT adapter computes as PEFT computes it (fp32 term)
   for (const auto& [key, value] : config.items()) {
     if (value.is_null()) continue;
     try {
