@@ -81,6 +81,10 @@ int main(int argc, char** argv) {
   const bool eager = std::getenv("LMF_BENCH_EAGER") != nullptr;
   tb::Decoder decoder(config, weights, device, /*fuse_projections=*/device.is_cuda() && !eager);
   decoder.set_cuda_graphs(!eager);
+  // Note [Decode kernels]: off by default; LMF_BENCH_DECODE_KERNELS=1 measures them.
+  const bool decode_kernels = std::getenv("LMF_BENCH_DECODE_KERNELS") != nullptr;
+  decoder.set_decode_kernels(decode_kernels);
+  const std::string impl = eager ? "lmforge-eager" : decode_kernels ? "lmforge-decode-kernels" : "lmforge";
   const double bandwidth = copy_bandwidth(device);
   const double weight_bytes = static_cast<double>(weights.bytes());
 
@@ -119,7 +123,7 @@ int main(int argc, char** argv) {
     const double kv_bytes = 2.0 * config.num_layers * config.num_kv_heads * config.head_dim * 2 /*bf16*/ *
                             batch * (prompt + steps / 2.0);
     const double roofline = (weight_bytes + kv_bytes) / bandwidth;
-    std::cout << json{{"impl", eager ? "lmforge-eager" : "lmforge"}, {"shape", shape}, {"test", "decode"}, {"batch", batch},
+    std::cout << json{{"impl", impl}, {"shape", shape}, {"test", "decode"}, {"batch", batch},
                       {"ms_per_step", per_step * 1e3}, {"tokens_per_s", batch / per_step},
                       {"steady_ms_per_step", steady_step * 1e3}, {"steady_roofline_fraction", roofline / steady_step},
                       {"roofline_ms", roofline * 1e3}, {"roofline_fraction", roofline / per_step},
@@ -132,7 +136,7 @@ int main(int argc, char** argv) {
     const int reps = 5;
     double total = 0;
     for (int i = 0; i < reps; ++i) total += time_generate(decoder, batch, prompt, 1);
-    std::cout << json{{"impl", eager ? "lmforge-eager" : "lmforge"}, {"shape", shape}, {"test", "prefill"}, {"batch", batch},
+    std::cout << json{{"impl", impl}, {"shape", shape}, {"test", "prefill"}, {"batch", batch},
                       {"prompt", prompt}, {"tokens_per_s", prompt * batch / (total / reps)},
                       {"ms", total / reps * 1e3}, {"device", device.str()}}.dump()
               << std::endl;

@@ -64,8 +64,7 @@ int main(int argc, char** argv) {
   auto step = [&] {
     tb::MicroBatchLoss loss = tb::language_model_loss(*model.decoder, batch, 4096);
     (loss.sum / static_cast<double>(micro_batch * (seq - 1))).backward();
-    tb::clip_grad_norm(parameters, 1.0);
-    optimizer.step(1e-5);
+    optimizer.step(1e-5, tb::clip_coefficient(parameters, 1.0).coefficient);  // clipped as it reads the grads
     optimizer.zero_grad();
     return loss.sum;
   };

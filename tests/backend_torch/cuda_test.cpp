@@ -6,8 +6,10 @@
 namespace lmf::torch_backend::testing {
 namespace {
 
-std::unique_ptr<LoadedModel> load_on_cuda(const std::string& model, bool graphs, const std::string& dtype) {
+std::unique_ptr<LoadedModel> load_on_cuda(const std::string& model, bool graphs, const std::string& dtype,
+                                          bool decode_kernels = false) {
   LoadOptions options;
+  options.decode_kernels = decode_kernels;
   options.device = "cuda";
   options.dtype = dtype;
   options.cuda_graphs = graphs;
@@ -60,6 +62,22 @@ TEST_P(Cuda, GreedyTokensMatchTransformersWithCudaGraphs) {
 
 TEST_P(Cuda, GreedyTokensMatchTransformersWithoutCudaGraphs) {
   expect_greedy_tokens_match(*load_on_cuda(GetParam(), false, "float32"), GetParam());
+}
+
+// Note [Decode kernels]: a generation of one prompt goes through them, with graphs and
+// without; each fixture prompt alone gives transformers' tokens.
+TEST_P(Cuda, GreedyTokensMatchTransformersThroughTheDecodeKernels) {
+  const nlohmann::json cases = expected_json(GetParam())["greedy"];
+  for (bool graphs : {true, false}) {
+    auto model = load_on_cuda(GetParam(), graphs, "float32", /*decode_kernels=*/true);
+    for (size_t i = 0; i < cases.size(); ++i) {
+      std::vector<GenerationRequest> requests(1);
+      requests[0].prompt = cases[i]["prompt"].get<std::vector<int64_t>>();
+      requests[0].sampling.max_new_tokens = cases[i]["max_new_tokens"];
+      auto out = generate(*model->decoder, requests, model->config.eos_token_ids, {});
+      EXPECT_EQ(out[0].ids, cases[i]["output"].get<std::vector<int64_t>>()) << "prompt " << i << ", graphs " << graphs;
+    }
+  }
 }
 
 TEST_P(Cuda, TopOneSamplingOnTheHostMatchesTransformersGreedy) {

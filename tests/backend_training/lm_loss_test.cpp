@@ -1,7 +1,10 @@
 // The chunked LM loss (training/lm_loss.h): equal to torch's cross-entropy over the full
 // logits, values and grads, for chunk sizes that do and do not divide the rows, in fp32
 // and bf16; against PyTorch's numbers from the fixture; a frozen head; the label shift;
-// per-sequence log-probabilities; bad input.
+// per-sequence log-probabilities; bad input. The summed loss's gradient-in-forward path
+// against the per-token path and the full logits, for every combination of wanted
+// gradients; on a CUDA device, its row kernel against the libtorch composite.
+#include "training/cross_entropy_rows.h"
 #include "training/lm_loss.h"
 #include "optimizer_fixtures.h"
 
@@ -258,6 +261,210 @@ TEST(ChunkedLmLossReference, SequenceLogprobsMatchPyTorch) {
   EXPECT_TRUE(near_relative_to_max(h.grad().view(hidden.sizes()), t["sequence/grad_hidden"], 1e-5));
   EXPECT_TRUE(near_relative_to_max(w.grad(), t["sequence/grad_weight"], 1e-5));
 }
+
+// ---- The summed loss's gradient in the forward pass (Note [Gradient in the forward pass])
+
+// The per-token path (ChunkedTokenNll: recomputes the logits in its backward pass), summed.
+LossAndGrads per_token_sum(const torch::Tensor& hidden, const torch::Tensor& weight,
+                           const torch::Tensor& labels, int64_t chunk_rows, double scale) {
+  torch::Tensor h = hidden.detach().clone().requires_grad_();
+  torch::Tensor w = weight.detach().clone().requires_grad_();
+  torch::Tensor loss = token_nll(h, w, labels, chunk_rows).sum();
+  (loss * scale).backward();
+  return {loss.detach(), h.grad(), w.grad()};
+}
+
+TEST(FusedLmLoss, EqualsThePerTokenPathAndFullLogitsWithAScaledGradOutput) {
+  const Problem p = random_problem(21);
+  // loss / count · 3, as the trainer divides by the step's token count: grad_output ≠ 1.
+  const double scale = 3.0 / 41;
+  const LossAndGrads reference = full_logits_reference(p.hidden, p.weight, p.labels, scale);
+  for (int64_t chunk_rows : {1, 16, 50, 64}) {  // 16: three full chunks and one of 2 rows
+    SCOPED_TRACE("chunk_rows " + std::to_string(chunk_rows));
+    const LossAndGrads per_token = per_token_sum(p.hidden, p.weight, p.labels, chunk_rows, scale);
+    const LossAndGrads fused = chunked(p.hidden, p.weight, p.labels, chunk_rows, scale);
+    EXPECT_EQ(fused.loss.scalar_type(), torch::kFloat32);
+    EXPECT_EQ(fused.loss.dim(), 0);
+    for (const LossAndGrads* expected : {&reference, &per_token}) {
+      EXPECT_NEAR(fused.loss.item<double>(), expected->loss.item<double>(),
+                  1e-5 * expected->loss.item<double>());
+      EXPECT_TRUE(near_relative_to_max(fused.grad_hidden, expected->grad_hidden, 1e-5));
+      EXPECT_TRUE(near_relative_to_max(fused.grad_weight, expected->grad_weight, 1e-5));
+    }
+    // Ignored rows get no gradient at all.
+    for (int64_t row : {0, 17, 49})
+      EXPECT_EQ(fused.grad_hidden[row].abs().max().item<double>(), 0.0);
+  }
+}
+
+TEST(FusedLmLoss, OnlyTheHeadWantsAGradient) {
+  const Problem p = random_problem(22);
+  const LossAndGrads expected = full_logits_reference(p.hidden, p.weight, p.labels, 0.5);
+  torch::Tensor w = p.weight.clone().requires_grad_();
+  LossSum out = causal_lm_loss_sum(p.hidden, w, p.labels, 16);
+  (out.sum * 0.5).backward();
+  EXPECT_FALSE(p.hidden.grad().defined());
+  EXPECT_TRUE(near_relative_to_max(w.grad(), expected.grad_weight, 1e-5));
+  EXPECT_NEAR(out.sum.item<double>(), expected.loss.item<double>(),
+              1e-5 * expected.loss.item<double>());
+}
+
+TEST(FusedLmLoss, OnlyTheHiddenStatesWantAGradient) {
+  const Problem p = random_problem(23);
+  const LossAndGrads expected = full_logits_reference(p.hidden, p.weight, p.labels, -2.0);
+  torch::Tensor h = p.hidden.clone().requires_grad_();
+  LossSum out = causal_lm_loss_sum(h, p.weight, p.labels, 16);
+  (out.sum * -2.0).backward();
+  EXPECT_FALSE(p.weight.grad().defined());
+  EXPECT_TRUE(near_relative_to_max(h.grad(), expected.grad_hidden, 1e-5));
+}
+
+TEST(FusedLmLoss, WithoutGradModeComputesTheLossAlone) {
+  const Problem p = random_problem(24);
+  const LossAndGrads expected = full_logits_reference(p.hidden, p.weight, p.labels);
+  torch::Tensor h = p.hidden.clone().requires_grad_(), w = p.weight.clone().requires_grad_();
+  {
+    torch::NoGradGuard no_grad;
+    const LossSum out = causal_lm_loss_sum(h, w, p.labels, 16);
+    EXPECT_FALSE(out.sum.requires_grad());
+    EXPECT_NEAR(out.sum.item<double>(), expected.loss.item<double>(),
+                1e-5 * expected.loss.item<double>());
+  }
+  // Grad mode on, nothing requiring grad: the loss alone too.
+  const LossSum out = causal_lm_loss_sum(p.hidden, p.weight, p.labels, 16);
+  EXPECT_FALSE(out.sum.requires_grad());
+  EXPECT_NEAR(out.sum.item<double>(), expected.loss.item<double>(),
+              1e-5 * expected.loss.item<double>());
+}
+
+TEST(FusedLmLoss, RefusesASecondBackwardPassNamingTheAlternative) {
+  const Problem p = random_problem(25);
+  torch::Tensor h = p.hidden.clone().requires_grad_();
+  LossSum out = causal_lm_loss_sum(h, p.weight, p.labels, 16);
+  out.sum.backward({}, /*retain_graph=*/true);
+  const torch::Tensor first = h.grad().clone();
+  std::string message = "(no error)";
+  try {
+    out.sum.backward();
+  } catch (const std::exception& e) {
+    message = e.what();
+  }
+  EXPECT_NE(message.find("one backward pass only"), std::string::npos) << message;
+  EXPECT_TRUE(torch::equal(h.grad(), first));  // the first pass's gradient is left alone
+}
+
+TEST(CrossEntropyRows, CompositeGivesTheNllAndWritesSoftmaxMinusOneHot) {
+  const Problem p = random_problem(26);
+  const torch::Tensor logits = torch::linear(p.hidden, p.weight);
+  torch::Tensor work = logits.clone();
+  const torch::Tensor nll = cross_entropy_rows_composite(work, p.labels, /*write_grad=*/true);
+  const torch::Tensor valid = p.labels != kIgnoreIndex;
+  const torch::Tensor expected_nll = F::cross_entropy(
+      logits, p.labels, F::CrossEntropyFuncOptions().ignore_index(-100).reduction(torch::kNone));
+  EXPECT_TRUE(all_close(nll, expected_nll, 1e-6, 1e-6));
+  const torch::Tensor expected_grad =
+      (torch::softmax(logits, 1) - F::one_hot(p.labels.clamp_min(0), 300).to(torch::kFloat32)) *
+      valid.unsqueeze(1).to(torch::kFloat32);
+  EXPECT_TRUE(all_close(work, expected_grad, 1e-5, 1e-7));
+  // Without write_grad the logits are left as they were.
+  torch::Tensor untouched = logits.clone();
+  cross_entropy_rows_composite(untouched, p.labels, false);
+  EXPECT_TRUE(torch::equal(untouched, logits));
+}
+
+// ---- On a CUDA device: the row kernel and the fused loss with it
+
+// The largest gap between neighbouring values of a 16-bit dtype, relative to them: 2⁻⁷
+// for bf16's 7 stored mantissa bits, 2⁻¹⁰ for fp16's 10 (among fp16's subnormals, below
+// 2⁻¹⁴, the gap is 2⁻²⁴ absolute).
+double relative_step(torch::ScalarType dtype) {
+  return dtype == torch::kBFloat16 ? 1.0 / 128 : 1.0 / 1024;
+}
+
+class CudaCrossEntropy : public ::testing::TestWithParam<torch::ScalarType> {
+ protected:
+  void SetUp() override {
+    if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  }
+  torch::ScalarType dtype() const { return GetParam(); }
+};
+
+// Labels on the device: uniform, every 5th ignored, one row's label outside the
+// vocabulary when `out_of_range_row` ≥ 0.
+torch::Tensor device_labels(int64_t rows, int64_t vocab, int64_t out_of_range_row = -1) {
+  torch::Tensor labels = torch::randint(0, vocab, {rows}, torch::kInt64);
+  labels.index_put_({torch::arange(0, rows, 5)}, kIgnoreIndex);
+  if (out_of_range_row >= 0) labels[out_of_range_row] = vocab;
+  return labels.to(torch::kCUDA);
+}
+
+TEST_P(CudaCrossEntropy, RowKernelMatchesTheComposite) {
+  // 1024: 16-byte vectors; 1001: element by element. Rows `vocab + 8` apart (a view) and
+  // contiguous; logits of spread 4, as an LM head's.
+  for (const int64_t vocab : {1024, 1001}) {
+    for (const bool strided : {false, true}) {
+      SCOPED_TRACE("vocab " + std::to_string(vocab) + (strided ? ", strided" : ""));
+      torch::manual_seed(31);
+      const torch::Tensor buffer = (torch::randn({37, vocab + 8}) * 4).to(torch::kCUDA, dtype());
+      const torch::Tensor logits =
+          strided ? buffer.narrow(1, 0, vocab) : buffer.narrow(1, 0, vocab).contiguous();
+      const torch::Tensor labels = device_labels(37, vocab);
+      ASSERT_TRUE(cross_entropy_kernel_applies(logits, labels));
+      torch::Tensor kernel_grad = logits.clone(), composite_grad = logits.clone();
+      if (strided) kernel_grad = buffer.clone().narrow(1, 0, vocab);
+      const torch::Tensor nll = cross_entropy_rows(kernel_grad, labels, true);
+      const torch::Tensor expected = cross_entropy_rows_composite(composite_grad, labels, true);
+      // The same fp32 math on the same inputs: only exp/log approximations and the order
+      // of the row's sum differ, a few fp32 ulps of the ~10-nat values.
+      EXPECT_TRUE(all_close(nll, expected, 1e-5, 1e-5));
+      // Both round the fp32 gradient once: equal, or one step of the dtype apart where
+      // the fp32 values (a few ulps apart, as the nll) straddle a rounding boundary.
+      const bool fp32 = dtype() == torch::kFloat32;
+      EXPECT_TRUE(all_close(kernel_grad, composite_grad, fp32 ? 1e-5 : relative_step(dtype()),
+                            dtype() == torch::kFloat16 ? 6e-8 : 1e-12));
+      EXPECT_EQ(kernel_grad.index({torch::arange(0, 37, 5)}).abs().max().item<double>(), 0.0);
+      // Loss only: the logits stay.
+      torch::Tensor kept = logits.clone();
+      EXPECT_TRUE(all_close(cross_entropy_rows(kept, labels, false), expected, 1e-5, 1e-5));
+      EXPECT_TRUE(torch::equal(kept, logits));
+    }
+  }
+}
+
+TEST_P(CudaCrossEntropy, RowKernelGivesNanForALabelOutsideTheVocabulary) {
+  torch::manual_seed(32);
+  torch::Tensor logits = torch::randn({8, 1024}).to(torch::kCUDA, dtype());
+  const torch::Tensor nll = cross_entropy_rows(logits, device_labels(8, 1024, 3), true).cpu();
+  EXPECT_TRUE(std::isnan(nll[3].item<double>()));
+  EXPECT_FALSE(torch::isnan(nll.narrow(0, 4, 4)).any().item<bool>());
+}
+
+TEST_P(CudaCrossEntropy, FusedLossMatchesFullLogitsCrossEntropy) {
+  torch::manual_seed(33);
+  const int64_t rows = 300, width = 64, vocab = 2048;
+  const torch::Tensor hidden = torch::randn({rows, width}).to(torch::kCUDA, dtype());
+  const torch::Tensor weight = (torch::randn({vocab, width}) * 0.3).to(torch::kCUDA, dtype());
+  const torch::Tensor labels = device_labels(rows, vocab);
+  const double scale = 3.0 / 240;
+  const LossAndGrads expected = full_logits_reference(hidden, weight, labels, scale);
+  // Chunks of 64 rows: four full ones and one of 44.
+  const LossAndGrads fused = chunked(hidden, weight, labels, 64, scale);
+  EXPECT_EQ(fused.grad_hidden.scalar_type(), dtype());
+  EXPECT_EQ(fused.grad_weight.scalar_type(), dtype());
+  // fp32: ≤ 1e-5 as on the CPU (matmuls in another order). bf16/fp16: the loss from the
+  // same rounded logits in fp32 (1e-4, as the CPU bf16 tests); gradients within 1e-2 of
+  // the largest: dlogits one rounding apart at most, and grad_weight rounded once per
+  // chunk (5 here) where the reference rounds once.
+  const bool fp32 = dtype() == torch::kFloat32;
+  EXPECT_NEAR(fused.loss.item<double>(), expected.loss.item<double>(),
+              (fp32 ? 1e-5 : 1e-4) * expected.loss.item<double>());
+  EXPECT_TRUE(near_relative_to_max(fused.grad_hidden, expected.grad_hidden, fp32 ? 1e-5 : 1e-2));
+  EXPECT_TRUE(near_relative_to_max(fused.grad_weight, expected.grad_weight, fp32 ? 1e-5 : 1e-2));
+}
+
+INSTANTIATE_TEST_SUITE_P(Dtypes, CudaCrossEntropy,
+                         ::testing::Values(torch::kFloat32, torch::kBFloat16, torch::kFloat16),
+                         [](const auto& test) { return std::string(c10::toString(test.param)); });
 
 }  // namespace
 }  // namespace lmf::torch_backend::testing

@@ -3,6 +3,7 @@
 // state a checkpoint saves (a resumed optimizer continues bit for bit) and its refusals.
 #include "optimizer_fixtures.h"
 #include "training/adamw.h"
+#include "training/grad_clip.h"
 
 #include <lmf/sdk/error.h>
 
@@ -281,6 +282,155 @@ TEST(AdamW, OnCudaParametersWithoutAGradKeepTheirWeightsMomentsAndStepCount) {
     EXPECT_TRUE(torch::equal(parameters[i].tensor, initial[i].tensor)) << parameters[i].name;
     EXPECT_EQ(state_tensor(optimizer, parameters[i].name + ".step").item<int64_t>(), 0);
     EXPECT_EQ(state_tensor(optimizer, parameters[i].name + ".exp_avg").abs().sum().item<double>(), 0.0);
+  }
+}
+
+// ---- Clipping through the optimizer (Note [Fused AdamW on CUDA]) -----------------------
+
+torch::Tensor with_grad(torch::Tensor grad) {
+  torch::Tensor p = torch::zeros_like(grad).requires_grad_();
+  p.mutable_grad() = grad;
+  return p;
+}
+
+TEST(ClipCoefficient, IsWhatClipGradNormScalesByAndLeavesTheGrads) {
+  // 3-4-12: norm 13, coefficient 1 / (13 + 1e-6) for max_norm 1.
+  std::vector<torch::Tensor> parameters = {with_grad(torch::tensor({3.0f, 4.0f})),
+                                           with_grad(torch::tensor({12.0f})),
+                                           torch::zeros({5}).requires_grad_()};  // no grad
+  const ClipCoefficient clip = clip_coefficient(parameters, 1.0);
+  EXPECT_FLOAT_EQ(clip.total_norm.item<float>(), 13.0f);
+  EXPECT_EQ(clip.coefficient.scalar_type(), torch::kFloat32);
+  EXPECT_EQ(clip.coefficient.dim(), 0);
+  EXPECT_NEAR(clip.coefficient.item<double>(), 1.0 / (13.0 + 1e-6), 1e-7);
+  EXPECT_TRUE(torch::equal(parameters[0].grad(), torch::tensor({3.0f, 4.0f})));  // untouched
+  EXPECT_TRUE(torch::equal(parameters[1].grad(), torch::tensor({12.0f})));
+
+  const torch::Tensor norm = clip_grad_norm(parameters, 1.0);
+  EXPECT_TRUE(torch::equal(norm, clip.total_norm));
+  EXPECT_TRUE(torch::equal(parameters[0].grad(), torch::tensor({3.0f, 4.0f}) * clip.coefficient));
+  EXPECT_TRUE(torch::equal(parameters[1].grad(), torch::tensor({12.0f}) * clip.coefficient));
+
+  // Below the limit the coefficient is exactly 1.
+  const std::vector<torch::Tensor> small = {with_grad(torch::tensor({0.3f, -0.4f}))};
+  EXPECT_EQ(clip_coefficient(small, 1.0).coefficient.item<float>(), 1.0f);
+}
+
+// Two copies of the small model with the same grads: one clipped and then stepped, the
+// other stepped with the clip coefficient. Every weight and state tensor must agree bit
+// for bit.
+void expect_grad_scale_equals_clipping_first(torch::ScalarType dtype, const torch::Device& device) {
+  std::vector<NamedParameter> clipped = small_model(dtype, 8, device);
+  std::vector<NamedParameter> scaled = copies(clipped);
+  AdamW clip_then_step(clipped, with_decay(0.1));
+  AdamW step_with_scale(scaled, with_decay(0.1));
+  for (int k = 0; k < 3; ++k) {
+    set_random_grads(clipped, k);
+    set_random_grads(scaled, k);
+    const torch::Tensor norm = clip_grad_norm(clip_then_step.parameters(), 0.5);
+    clip_then_step.step(1e-2 * (k + 1));
+    const ClipCoefficient clip = clip_coefficient(step_with_scale.parameters(), 0.5);
+    EXPECT_LT(clip.coefficient.item<float>(), 1.0f);  // the clip is active
+    EXPECT_TRUE(torch::equal(norm, clip.total_norm));
+    step_with_scale.step(1e-2 * (k + 1), clip.coefficient);
+  }
+  for (size_t i = 0; i < clipped.size(); ++i)
+    EXPECT_TRUE(torch::equal(scaled[i].tensor, clipped[i].tensor)) << clipped[i].name;
+  for (const auto& [name, tensor] : clip_then_step.state().tensors)
+    EXPECT_TRUE(torch::equal(state_tensor(step_with_scale, name), tensor)) << name;
+}
+
+TEST(AdamW, AStepWithAGradScaleEqualsClippingFirst) {
+  expect_grad_scale_equals_clipping_first(torch::kFloat32, torch::kCPU);
+  expect_grad_scale_equals_clipping_first(torch::kBFloat16, torch::kCPU);
+}
+
+TEST(AdamW, OnCudaAGradScaleEqualsClippingFirstToo) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  // bf16: the mixed-precision kernel applies the coefficient as it reads each grad; fp32:
+  // libtorch's fused kernel after the grads were scaled.
+  expect_grad_scale_equals_clipping_first(torch::kBFloat16, torch::Device(torch::kCUDA, 0));
+  expect_grad_scale_equals_clipping_first(torch::kFloat16, torch::Device(torch::kCUDA, 0));
+  expect_grad_scale_equals_clipping_first(torch::kFloat32, torch::Device(torch::kCUDA, 0));
+}
+
+// The mixed-precision kernel (16-bit parameters, fp32 masters) against the single-tensor
+// update on the CPU, over steps with and without a clip coefficient, with and without
+// weight decay, parameters that miss their grad on some steps, odd sizes (the kernel's
+// element-by-element tail, a tensor of several blocks, one whose data is not 16-byte
+// aligned). The CPU reference gets the grads clipped on the device, as clip_grad_norm
+// would (the kernel's definition of the coefficient), and steps through `update`.
+//
+// Tolerances: the two compute the same formula with different fp32 roundings (the
+// kernel's moments are two FMAs where the CPU takes lerp_, its hyperparameters and bias
+// corrections are fp32 where the CPU keeps doubles), a few ulps per value and step.
+// Masters: relative 2e-6 (16 fp32 ulps) after four steps, plus 1e-8 for weights near 0.
+// exp_avg can cancel to near 0: absolute 1e-6 (several ulps of the unit-sized grads it
+// mixes) plus relative 1e-5. exp_avg_sq is a sum of squares, relative 4e-6. (The same
+// steps on an H100 against torch 2.11's single-tensor AdamW: the worst element reached a
+// third of each tolerance.) The 16-bit weight must be the master rounded, exactly.
+TEST(AdamW, OnCudaTheMixedPrecisionKernelMatchesTheSingleTensorUpdate) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  const torch::Device cuda(torch::kCUDA, 0);
+  for (torch::ScalarType dtype : {torch::kBFloat16, torch::kFloat16}) {
+    SCOPED_TRACE(c10::toString(dtype));
+    torch::manual_seed(11);
+    const std::vector<std::vector<int64_t>> shapes = {{1},         {7},         {4097},
+                                                      {3'000'001}, {129, 1031}, {5000}};
+    std::vector<NamedParameter> on_cuda, on_cpu;
+    for (size_t i = 0; i < shapes.size(); ++i) {
+      const torch::Tensor initial = torch::randn(shapes[i]).to(dtype);
+      torch::Tensor weight = initial.to(cuda);
+      if (i == 5) {  // a leaf one element into its storage: not 16-byte aligned
+        weight =
+            torch::empty({initial.numel() + 1}, weight.options()).narrow(0, 1, initial.numel());
+        weight.copy_(initial);
+      }
+      on_cuda.push_back({"p" + std::to_string(i), weight.detach().requires_grad_()});
+      on_cpu.push_back({"p" + std::to_string(i), initial.clone().requires_grad_()});
+    }
+    const DecayRule decays = [](const std::string& name) { return name != "p1" && name != "p4"; };
+    AdamWSettings settings = with_decay(0.1);
+    settings.beta2 = 0.99;
+    AdamW kernel(on_cuda, settings, decays);
+    AdamW reference(on_cpu, settings, decays);
+    ASSERT_TRUE(kernel.fused());
+    std::vector<int64_t> steps(shapes.size(), 0);
+    for (int k = 0; k < 4; ++k) {
+      for (size_t i = 0; i < shapes.size(); ++i) {
+        const bool has_grad = !(i == 1 && k % 2 == 1) && !(i == 4 && k == 0);
+        on_cuda[i].tensor.mutable_grad() =
+            has_grad ? torch::randn(shapes[i]).to(cuda, dtype) : torch::Tensor();
+        steps[i] += has_grad;
+      }
+      torch::Tensor scale;  // steps 0 and 2 clipped, 1 and 3 not
+      if (k % 2 == 0) {
+        scale = clip_coefficient(kernel.parameters(), 1.0).coefficient;
+        ASSERT_LT(scale.item<float>(), 1.0f);
+      }
+      for (size_t i = 0; i < shapes.size(); ++i) {
+        const torch::Tensor& grad = on_cuda[i].tensor.grad();
+        on_cpu[i].tensor.mutable_grad() =
+            !grad.defined() ? torch::Tensor()
+                            : (scale.defined() ? grad.clone().mul_(scale) : grad).cpu();
+      }
+      const double lr = 1e-3 * (k + 1);
+      kernel.step(lr, scale);
+      reference.step(lr);
+    }
+    for (size_t i = 0; i < shapes.size(); ++i) {
+      const std::string& name = on_cuda[i].name;
+      SCOPED_TRACE(name);
+      const torch::Tensor master = state_tensor(kernel, name + ".master").cpu();
+      EXPECT_TRUE(all_close(master, state_tensor(reference, name + ".master"), 2e-6, 1e-8));
+      EXPECT_TRUE(torch::equal(on_cuda[i].tensor.detach().cpu(), master.to(dtype)));
+      EXPECT_TRUE(all_close(state_tensor(kernel, name + ".exp_avg").cpu(),
+                            state_tensor(reference, name + ".exp_avg"), 1e-5, 1e-6));
+      EXPECT_TRUE(all_close(state_tensor(kernel, name + ".exp_avg_sq").cpu(),
+                            state_tensor(reference, name + ".exp_avg_sq"), 4e-6, 1e-12));
+      EXPECT_EQ(state_tensor(kernel, name + ".step").item<int64_t>(), steps[i]);
+      EXPECT_EQ(state_tensor(reference, name + ".step").item<int64_t>(), steps[i]);
+    }
   }
 }
 

@@ -41,6 +41,8 @@ constexpr const char* kConfigSchema = R"({
                          "description": "One matmul for q/k/v and one for gate/up (auto: on CUDA)."},
     "fused_kernels": {"type": "boolean", "default": true,
                       "description": "RMSNorm, SwiGLU and rotary embedding as single CUDA kernels with their backward passes (CUDA builds); false: libtorch's elementwise operations, as transformers computes them."},
+    "decode_kernels": {"type": "boolean", "default": false,
+                       "description": "A decode step of one sequence through the decode kernels (Note [Decode kernels]: matrix-vector products with the norm and residual folded in, split-key attention; CUDA builds). Off by default until they beat cuBLAS (docs/benchmarks.md)."},
     "cuda_graphs": {"type": "boolean", "default": true,
                     "description": "Decode steps recorded as CUDA graphs and replayed (CUDA builds)."},
     "max_batch": {"type": "integer", "minimum": 1, "default": 64,
@@ -58,7 +60,8 @@ class TorchBackend final : public lmf::sdk::Backend {
                  {"tokenizer", config.value("tokenizer", "hf")},
                  {"fuse_projections", config.value("fuse_projections", "auto")},
                  {"cuda_graphs", config.value("cuda_graphs", true)},
-                 {"fused_kernels", config.value("fused_kernels", true)}},
+                 {"fused_kernels", config.value("fused_kernels", true)},
+                 {"decode_kernels", config.value("decode_kernels", false)}},
             {})),
         batcher_([this](std::vector<tb::GenerationRequest>& requests) { return run_batch(requests); },
                  static_cast<size_t>(config.value("max_batch", 64))) {}

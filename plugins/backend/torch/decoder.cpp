@@ -219,6 +219,14 @@ torch::Tensor Decoder::hidden_states(const torch::Tensor& input_ids, const Forwa
   const int64_t past = context.cache != nullptr ? context.cache->length() : 0;
   rotary_.reserve(std::max(context.max_position, past + steps));
 
+  torch::Tensor h = embed_tokens_.index({input_ids});
+  const RotaryTable::Angles angles = rotary_.angles(context.positions, h.scalar_type());
+  if (decode_kernels_apply(h, context)) {  // Note [Decode kernels]
+    h = decode_kernel_layers(h, context, angles);
+    if (!context.static_slot.defined()) context.cache->advance(steps);
+    return rms_norm(h, final_norm_);
+  }
+
   // Causal mask over [past + T] keys, combined with the keys' padding. A one-token step
   // without padding needs none, nor does a plainly causal pass (no cache, no padding:
   // training, a prompt alone), which attention() computes with the flash kernel's own
@@ -240,8 +248,6 @@ torch::Tensor Decoder::hidden_states(const torch::Tensor& input_ids, const Forwa
 
   mask = compat::fused_attention_mask(mask, dtype_, fused_attention_);
 
-  torch::Tensor h = embed_tokens_.index({input_ids});
-  const RotaryTable::Angles angles = rotary_.angles(context.positions, h.scalar_type());
   // Note [Checkpointed blocks] (training/activation_checkpoint.h). Never with a cache,
   // which the recomputation would append to a second time.
   const bool checkpoint = activation_checkpointing_ && torch::GradMode::is_enabled() && context.cache == nullptr;

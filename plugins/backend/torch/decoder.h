@@ -138,6 +138,11 @@ class Decoder {
     fused_kernels_ = allowed;
     ++graph_epoch_;
   }
+  // Note [Decode kernels]: one-sequence decode steps through them (with fused kernels on).
+  void set_decode_kernels(bool allowed) {
+    decode_kernels_ = allowed;
+    ++graph_epoch_;
+  }
   // Allows CUDA graphs for decode steps (decode_stepper.h).
   void set_cuda_graphs(bool allowed) { cuda_graphs_ = allowed; }
   bool cuda_graphs() const { return cuda_graphs_; }
@@ -151,6 +156,12 @@ class Decoder {
                           const RotaryTable::Angles& angles, const torch::Tensor& mask);
   torch::Tensor mlp(const DecoderLayer& layer, const torch::Tensor& x) const;
   torch::Tensor swiglu(const torch::Tensor& gate, const torch::Tensor& up) const;
+  // Note [Decode kernels] (decoder_decode_step.cpp): whether a step with embeddings `h`
+  // runs through the decode kernels — one token of one sequence, no grad, a cache, and
+  // every layer's weights in the kernels' layout without adapters — and that step.
+  bool decode_kernels_apply(const torch::Tensor& h, const ForwardContext& context);
+  torch::Tensor decode_kernel_layers(torch::Tensor h, const ForwardContext& context,
+                                     const RotaryTable::Angles& angles);
 
   ModelConfig config_;
   torch::Device device_;
@@ -160,10 +171,13 @@ class Decoder {
   RotaryTable rotary_;
   bool fused_attention_ = true;
   bool fused_kernels_ = true;
+  bool decode_kernels_ = false;
   bool fused_projections_ = false;
   bool cuda_graphs_ = true;
   bool activation_checkpointing_ = false;
   int64_t graph_epoch_ = 0;
+  int64_t decode_kernels_epoch_ = -1;  // the graph epoch decode_kernels_take_layers_ was decided at
+  bool decode_kernels_take_layers_ = false;
   std::unique_ptr<DecodeStepperPool> decode_steppers_;
 };
 

@@ -1,5 +1,6 @@
 #include "fused_ops.h"
 
+#include "kernel_tensors.h"
 #include "kernels/fused_kernels.h"
 #include "torch_compat.h"
 
@@ -11,28 +12,7 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-std::optional<kernels::Dtype> kernel_dtype(const torch::Tensor& t) {
-  switch (t.scalar_type()) {
-    case torch::kFloat32: return kernels::Dtype::f32;
-    case torch::kFloat16: return kernels::Dtype::f16;
-    case torch::kBFloat16: return kernels::Dtype::bf16;
-    default: return std::nullopt;
-  }
-}
-
-kernels::Dtype dtype_of(const torch::Tensor& t) { return *kernel_dtype(t); }
-
-#ifndef LMF_FUSED_KERNELS
-#define LMF_FUSED_KERNELS 0  // set by CMake when kernels/fused_kernels.cu is compiled
-#endif
-
-bool on_cuda(const torch::Tensor& t) {
-  return LMF_FUSED_KERNELS && t.defined() && t.is_cuda() && kernel_dtype(t).has_value();
-}
-
-bool aligned(const torch::Tensor& t) {
-  return reinterpret_cast<uintptr_t>(t.data_ptr()) % 16 == 0;
-}
+using namespace kernel_tensors;
 
 // The stride between rows when t's leading dimensions flatten into rows of its last,
 // contiguous dimension; nullopt otherwise.
@@ -58,7 +38,6 @@ bool vector_rows(const torch::Tensor& t, int64_t width, std::optional<int64_t> s
   return stride.has_value() && width % v == 0 && *stride % v == 0 && aligned(t);
 }
 
-void* stream_of(const torch::Tensor& t) { return compat::cuda_stream(t.device()); }
 
 // `t` contiguous at a 16-byte-aligned address (a view may start anywhere).
 torch::Tensor aligned_contiguous(const torch::Tensor& t) {

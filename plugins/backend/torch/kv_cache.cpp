@@ -13,15 +13,21 @@ KvCache::KvCache(const ModelConfig& config, int64_t batch, int64_t capacity,
     keys_.push_back(torch::zeros({batch, config.num_kv_heads, capacity, config.head_dim}, options));
     values_.push_back(torch::zeros_like(keys_.back()));
   }
+  attention_scratch_ =
+      fused::DecodeAttentionScratch::make(batch, config.num_heads, config.head_dim, capacity, options.device());
+}
+
+void KvCache::check_room(int64_t steps) const {
+  if (length_ + steps > capacity_)
+    sdk::fail(LMF_ERR_INVALID_ARGUMENT,
+              "KV cache full: " + std::to_string(length_ + steps) + " positions, capacity " +
+                  std::to_string(capacity_));
 }
 
 std::pair<torch::Tensor, torch::Tensor> KvCache::append(int64_t layer, const torch::Tensor& k,
                                                         const torch::Tensor& v) {
   const int64_t steps = k.size(2);
-  if (length_ + steps > capacity_)
-    sdk::fail(LMF_ERR_INVALID_ARGUMENT,
-              "KV cache full: " + std::to_string(length_ + steps) + " positions, capacity " +
-                  std::to_string(capacity_));
+  check_room(steps);
   keys_[layer].narrow(2, length_, steps).copy_(k);
   values_[layer].narrow(2, length_, steps).copy_(v);
   return {keys_[layer].narrow(2, 0, length_ + steps), values_[layer].narrow(2, 0, length_ + steps)};

@@ -2,6 +2,7 @@
 // step attends over them without recomputing: [batch, kv_heads, capacity, head_dim].
 #pragma once
 
+#include "decode_ops.h"
 #include "model_config.h"
 
 #include <torch/torch.h>
@@ -25,6 +26,8 @@ class KvCache {
   std::pair<torch::Tensor, torch::Tensor> append(int64_t layer, const torch::Tensor& k,
                                                  const torch::Tensor& v);
   void advance(int64_t steps) { length_ += steps; }
+  // Fails unless `steps` more positions fit.
+  void check_room(int64_t steps) const;
   // Empties the cache for a new generation (the buffers stay where they are).
   void reset() { length_ = 0; }
 
@@ -38,9 +41,13 @@ class KvCache {
   // themselves (fused::rope_and_store).
   const torch::Tensor& keys(int64_t layer) const { return keys_[layer]; }
   const torch::Tensor& values(int64_t layer) const { return values_[layer]; }
+  // The decode attention kernel's scratch for these caches (fused::decode_attention),
+  // made with the caches: nothing is allocated during a step.
+  const fused::DecodeAttentionScratch& attention_scratch() const { return attention_scratch_; }
 
  private:
   std::vector<torch::Tensor> keys_, values_;
+  fused::DecodeAttentionScratch attention_scratch_;
   int64_t capacity_;
   int64_t length_ = 0;
 };

@@ -47,13 +47,16 @@ LoadOptions LoadOptions::from_json(const json& options, const LoadOptions& defau
     else if (key == "fused_kernels") {
       if (!value.is_boolean()) sdk::fail(LMF_ERR_INVALID_ARGUMENT, "load option fused_kernels must be true or false");
       out.fused_kernels = value.get<bool>();
+    } else if (key == "decode_kernels") {
+      if (!value.is_boolean()) sdk::fail(LMF_ERR_INVALID_ARGUMENT, "load option decode_kernels must be true or false");
+      out.decode_kernels = value.get<bool>();
     } else if (key == "fused_attention") {
       if (!value.is_boolean()) sdk::fail(LMF_ERR_INVALID_ARGUMENT, "load option fused_attention must be true or false");
       out.fused_attention = value.get<bool>();
     } else {
       sdk::fail(LMF_ERR_INVALID_ARGUMENT,
                 "unknown load option \"" + key +
-                    "\" (device, dtype, fused_attention, fused_kernels, fuse_projections, cuda_graphs, tokenizer)");
+                    "\" (device, dtype, fused_attention, fused_kernels, decode_kernels, fuse_projections, cuda_graphs, tokenizer)");
     }
   }
   return out;
@@ -94,6 +97,7 @@ std::unique_ptr<LoadedModel> LoadedModel::load(const std::string& folder, const 
   model->decoder->set_fused_attention(options.fused_attention);
   model->decoder->set_cuda_graphs(options.cuda_graphs);
   model->decoder->set_fused_kernels(options.fused_kernels);
+  model->decoder->set_decode_kernels(options.decode_kernels);
   for (const std::string& name : model->weights.unused())
     sdk::log_warning("torch backend: " + folder + ": tensor " + name + " is not used by the model");
   model->generation_config = read_optional_json(fs::path(folder) / "generation_config.json");

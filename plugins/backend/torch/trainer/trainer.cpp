@@ -243,16 +243,24 @@ json run_training(LoadedModel& model, const TrainConfig& config) {
     }
 
     const double mean_loss = loss_sum.item<double>() / static_cast<double>(step_targets);
-    const double grad_norm = config.max_grad_norm > 0
-                                 ? clip_grad_norm(parameters, config.max_grad_norm).item<double>()
-                                 : grad_total_norm(parameters).item<double>();
+    // The optimizer applies the clip coefficient as it reads each grad (on CUDA in the
+    // same pass as the update: Note [Fused AdamW on CUDA]), exactly as clipping first.
+    torch::Tensor clip_scale;
+    double grad_norm = 0;
+    if (config.max_grad_norm > 0) {
+      const ClipCoefficient clip = clip_coefficient(parameters, config.max_grad_norm);
+      grad_norm = clip.total_norm.item<double>();
+      clip_scale = clip.coefficient;
+    } else {
+      grad_norm = grad_total_norm(parameters).item<double>();
+    }
     if (!std::isfinite(mean_loss) || !std::isfinite(grad_norm))
       sdk::fail(LMF_ERR_DATA, "train: the " + std::string(std::isfinite(mean_loss) ? "gradient norm" : "loss") +
                                   " is not finite at step " + std::to_string(step + 1) + "; stopped without updating. " +
                                   (last_checkpoint.empty() ? "No checkpoint was written yet."
                                                            : "The last good checkpoint is " + last_checkpoint + "."));
     const double lr = schedule.lr_at(step);
-    optimizer.step(lr);
+    optimizer.step(lr, clip_scale);
     optimizer.zero_grad();
 
     ++progress.step;

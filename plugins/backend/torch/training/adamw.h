@@ -53,7 +53,9 @@ struct OptimizerState {
 // master, rounded to nearest, back into the parameter. The update is then exactly
 // torch.optim.AdamW's on fp32 parameters, while the forward and backward run in bf16:
 // 2 bytes of weight and 2 of grad per parameter instead of 4 + 4 under autocast, plus
-// the 12 bytes of master and moments both ways.
+// the 12 bytes of master and moments both ways. On CUDA one kernel reads the 16-bit grad
+// and writes the rounded parameter in the same pass as the update (Note [Fused AdamW on
+// CUDA]); elsewhere the grad is widened and the master copied back in passes of their own.
 //
 // Note [Optimizer state names]
 // "<param>.exp_avg", "<param>.exp_avg_sq" (fp32, the parameter's shape), "<param>.step"
@@ -66,8 +68,13 @@ class AdamW {
         const DecayRule& decays = decays_like_hf_trainer);
 
   // One update of every parameter that has a grad, with learning rate `lr`. No host
-  // synchronisation: the bias corrections are computed on the host from step counts.
-  void step(double lr);
+  // synchronisation: the bias corrections come from step counts the host keeps.
+  // `grad_scale` (optional, a 0-d fp32 tensor on the parameters' device) multiplies every
+  // grad first, exactly as scale_grads (grad_clip.h) would: pass clip_coefficient's
+  // coefficient instead of clipping, and the fused kernel applies it as it reads each grad
+  // (Note [Fused AdamW on CUDA]). The other paths scale the grads in place, so grads are
+  // unspecified after a step with a scale (zero_grad drops them anyway).
+  void step(double lr, const torch::Tensor& grad_scale = {});
   // Drops the grads (torch's zero_grad(set_to_none=True)).
   void zero_grad();
 
@@ -99,10 +106,14 @@ class AdamW {
     std::vector<std::pair<std::string, torch::Tensor>> named_state() const;
   };
   void update(Slot& slot, const torch::Tensor& grad, double lr) const;
-  // Note [Fused AdamW on CUDA]: whether every parameter suits libtorch's multi-tensor
-  // kernel (decided once), and the step through it.
+  // Note [Fused AdamW on CUDA]: whether every parameter suits the multi-tensor kernels
+  // (decided once), and the step through them: lmforge's mixed-precision kernel for
+  // 16-bit parameters, libtorch's fused AdamW for the others.
   bool fused_kernel_applies() const;
-  void step_fused(double lr);
+  void step_fused(double lr, const torch::Tensor& grad_scale);
+  void step_mixed_precision(const std::vector<Slot*>& slots, double lr,
+                            const torch::Tensor& grad_scale);
+  void step_libtorch_fused(const std::vector<Slot*>& slots, double lr);
 
   AdamWSettings settings_;
   std::vector<Slot> slots_;

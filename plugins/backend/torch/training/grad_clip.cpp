@@ -38,20 +38,31 @@ torch::Tensor grad_total_norm(const std::vector<torch::Tensor>& parameters) {
   return at::linalg_vector_norm(torch::stack(norms), 2);
 }
 
-torch::Tensor clip_grad_norm(const std::vector<torch::Tensor>& parameters, double max_norm) {
+ClipCoefficient clip_coefficient(const std::vector<torch::Tensor>& parameters, double max_norm) {
   torch::NoGradGuard no_grad;
-  torch::Tensor norm = grad_total_norm(parameters);
+  ClipCoefficient clip;
+  clip.total_norm = grad_total_norm(parameters);
   // torch computes `max_norm / (norm + 1e-6)` as reciprocal() * max_norm (Tensor.__rdiv__).
-  torch::Tensor scale = torch::clamp_max((norm + 1e-6).reciprocal() * max_norm, 1.0);
+  clip.coefficient = torch::clamp_max((clip.total_norm + 1e-6).reciprocal() * max_norm, 1.0);
+  return clip;
+}
+
+void scale_grads(const std::vector<torch::Tensor>& parameters, const torch::Tensor& scale) {
+  torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> grads = defined_grads(parameters);
 #if LMF_TORCH_AT_LEAST(2, 6)
-  if (on_one_cuda_device(grads) && grads[0].device() == norm.device()) {
+  if (on_one_cuda_device(grads) && grads[0].device() == scale.device()) {
     at::_foreach_mul_(grads, scale);
-    return norm;
+    return;
   }
 #endif
   for (torch::Tensor& g : grads) g.mul_(scale.to(g.device()));
-  return norm;
+}
+
+torch::Tensor clip_grad_norm(const std::vector<torch::Tensor>& parameters, double max_norm) {
+  const ClipCoefficient clip = clip_coefficient(parameters, max_norm);
+  scale_grads(parameters, clip.coefficient);
+  return clip.total_norm;
 }
 
 bool grads_are_finite(const std::vector<torch::Tensor>& parameters) {

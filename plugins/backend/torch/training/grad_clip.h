@@ -14,9 +14,22 @@ namespace lmf::torch_backend {
 // bf16 there).
 torch::Tensor grad_total_norm(const std::vector<torch::Tensor>& parameters);
 
-// Scales every grad by max_norm / (norm + 1e-6) when that is below 1, as
-// clip_grad_norm_ does, and returns the norm before clipping (as grad_total_norm). No
-// host sync: the scale is applied on the device even when it is 1.
+// What clip_grad_norm_ would multiply the grads by, without touching them: the total norm
+// (as grad_total_norm) and min(1, max_norm / (norm + 1e-6)), both 0-d fp32 tensors on the
+// grads' device, no host sync. AdamW::step takes the coefficient and applies it as it
+// reads each grad, which spares the fused CUDA path a pass over the grads.
+struct ClipCoefficient {
+  torch::Tensor total_norm;
+  torch::Tensor coefficient;
+};
+ClipCoefficient clip_coefficient(const std::vector<torch::Tensor>& parameters, double max_norm);
+
+// Multiplies every grad in place by `scale` (a 0-d tensor), as clip_grad_norm_ applies its
+// coefficient: in the grad's dtype.
+void scale_grads(const std::vector<torch::Tensor>& parameters, const torch::Tensor& scale);
+
+// clip_coefficient, then scale_grads by it, as clip_grad_norm_ does; returns the norm
+// before clipping. No host sync: the scale is applied on the device even when it is 1.
 torch::Tensor clip_grad_norm(const std::vector<torch::Tensor>& parameters, double max_norm);
 
 // Whether every element of every grad is finite (one host sync).

@@ -1,5 +1,7 @@
 #include "training/lm_loss.h"
 
+#include "training/cross_entropy_rows.h"
+
 #include <lmf/sdk/error.h>
 
 #include <algorithm>
@@ -95,6 +97,64 @@ struct ChunkedTokenNll : public torch::autograd::Function<ChunkedTokenNll> {
   }
 };
 
+// Note [Gradient in the forward pass] (lm_loss.h). Returns Σ nll over the rows whose
+// label is not ignored, fp32 0-d. `want_hidden`/`want_weight` say which gradients to form
+// (the wrapper decides: GradMode is off in here).
+struct FusedLinearCrossEntropySum : public torch::autograd::Function<FusedLinearCrossEntropySum> {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& hidden,
+                               const torch::Tensor& weight, const torch::Tensor& labels,
+                               int64_t chunk_rows, bool want_hidden, bool want_weight) {
+    const int64_t rows = hidden.size(0);
+    const bool write_grad = want_hidden || want_weight;
+    torch::Tensor nll = torch::empty({rows}, hidden.options().dtype(torch::kFloat32));
+    torch::Tensor grad_hidden =
+        want_hidden ? torch::empty(hidden.sizes(), hidden.options()) : torch::Tensor();
+    torch::Tensor grad_weight;  // in the weight's dtype: Note [Gradient in the forward pass]
+    if (want_weight)
+      grad_weight = rows == 0 ? torch::zeros(weight.sizes(), weight.options())
+                              : torch::empty(weight.sizes(), weight.options());
+    for (int64_t start = 0; start < rows; start += chunk_rows) {
+      const int64_t n = std::min(chunk_rows, rows - start);
+      const torch::Tensor h = hidden.narrow(0, start, n);
+      // The chunk's logits in the inputs' dtype; with write_grad they become dlogits.
+      torch::Tensor logits = torch::mm(h, weight.t());
+      nll.narrow(0, start, n)
+          .copy_(cross_entropy_rows(logits, labels.narrow(0, start, n), write_grad));
+      if (want_hidden) {
+        torch::Tensor out = grad_hidden.narrow(0, start, n);
+        at::mm_out(out, logits, weight);
+      }
+      if (want_weight) {
+        if (start == 0)
+          at::mm_out(grad_weight, logits.t(), h);
+        else
+          grad_weight.addmm_(logits.t(), h);
+      }
+    }  // each chunk's logits are freed here, before the next chunk's
+    ctx->save_for_backward({grad_hidden, grad_weight});
+    return nll.sum();
+  }
+
+  // d loss / d inputs = grad_output · the stored gradients: a tensor multiply, no host
+  // sync. In place: the buffers are this node's alone, which also means a second backward
+  // pass (retain_graph) cannot reuse them.
+  static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
+    if (ctx->saved_data.count("scaled") != 0)
+      bad_input(
+          "the fused LM loss supports one backward pass only (its gradients are formed in "
+          "the forward pass and scaled in place); use token_nll(...).sum() to differentiate "
+          "it more than once");
+    ctx->saved_data["scaled"] = true;
+    const variable_list saved = ctx->get_saved_variables();
+    torch::Tensor grad_hidden = saved[0], grad_weight = saved[1];
+    const torch::Tensor& scale = grad_outputs[0];
+    if (grad_hidden.defined()) grad_hidden.mul_(scale);
+    if (grad_weight.defined()) grad_weight.mul_(scale);
+    return {grad_hidden,     grad_weight,     torch::Tensor(),
+            torch::Tensor(), torch::Tensor(), torch::Tensor()};
+  }
+};
+
 void check_inputs(const torch::Tensor& hidden, const torch::Tensor& weight,
                   const torch::Tensor& labels, int64_t chunk_rows) {
   if (chunk_rows < 1) bad_input("chunk_rows must be ≥ 1, not " + std::to_string(chunk_rows));
@@ -148,10 +208,14 @@ LossSum causal_lm_loss_sum(const torch::Tensor& hidden, const torch::Tensor& wei
                            const torch::Tensor& labels, int64_t chunk_rows) {
   if (hidden.dim() < 1 || labels.numel() * hidden.size(-1) != hidden.numel())
     bad_input("labels must have hidden's shape without its last dimension");
-  torch::Tensor flat_labels = labels.reshape({-1});
-  torch::Tensor nll =
-      token_nll(hidden.reshape({-1, hidden.size(-1)}), weight, flat_labels, chunk_rows);
-  return {nll.sum(), (flat_labels != kIgnoreIndex).sum()};
+  const torch::Tensor flat_hidden = hidden.reshape({-1, hidden.size(-1)});
+  const torch::Tensor flat_labels = labels.reshape({-1});
+  check_inputs(flat_hidden, weight, flat_labels, chunk_rows);
+  const bool grad = torch::GradMode::is_enabled();
+  torch::Tensor sum = FusedLinearCrossEntropySum::apply(
+      flat_hidden, weight, flat_labels, chunk_rows, grad && flat_hidden.requires_grad(),
+      grad && weight.requires_grad());
+  return {sum, (flat_labels != kIgnoreIndex).sum()};
 }
 
 torch::Tensor sequence_logprobs(const torch::Tensor& hidden, const torch::Tensor& weight,
