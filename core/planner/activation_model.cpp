@@ -166,11 +166,11 @@ SavedTensors saved_tensors_of(Trainer trainer, double activation_bytes, double a
       saved.norm_weight_widths = 0;
       saved.gated_mlp_widths = 2;
       saved.shared_adapter_casts = true;
-      // Note [Loss without the logits] (training/lm_loss.h): 4096 tokens at a time (the
-      // trainer's loss_chunk_tokens). At a chunk's peak its fp32 logits and the
-      // log-sum-exp's fp32 temporary are live (the bf16 matmul output is gone by then): 8.
+      // Note [Gradient in the forward pass] (training/lm_loss.h): 4096 tokens at a time
+      // (the trainer's loss_chunk_tokens), each chunk's logits in the activations' dtype,
+      // turned into their gradient in place: B bytes per element while a chunk is live.
       saved.loss_chunk_tokens = 4096;
-      saved.loss_chunk_bytes = 8;
+      saved.loss_chunk_bytes = activation_bytes;
       break;
   }
   return saved;

@@ -240,17 +240,18 @@ TEST(ActivationModel, OutputLayerUnderAFrozenBase) {
 
 TEST(ActivationModel, LmforgesChunkedLossKeepsOneChunkOfLogits) {
   // lmforge: the norm keeps its 2-byte input and 1/rms (4), the loss its 2-byte input and
-  // an fp32 log-sum-exp per token, and one chunk of 4096 tokens' logits is live at 8
-  // bytes each — whatever the 6 bytes per logit of the whole-logits setting says.
+  // an fp32 log-sum-exp per token, and one chunk of 4096 tokens' logits is live in the
+  // activations' dtype (2 bytes: turned into their gradient in place) — whatever the 6
+  // bytes per logit of the whole-logits setting says.
   const ModelSpec m = load_preset("deepseek-r1-distill-llama-8b");
   ActivationShape lora = lora_shape(Trainer::lmforge, 4, kAllModules);
   lora.batch = 4;  // 8192 tokens: two chunks
   const double tokens = 8192;
   EXPECT_DOUBLE_EQ(output_activation_bytes(m, lora, 6),
-                   tokens * (2 * 4096.0 + 4) + tokens * 2 * 4096 + 8 * 4096 * 128256.0 + 4 * tokens);
+                   tokens * (2 * 4096.0 + 4) + tokens * 2 * 4096 + 2 * 4096 * 128256.0 + 4 * tokens);
   lora.batch = 1;  // fewer tokens than a chunk: the chunk is the whole sequence
   EXPECT_DOUBLE_EQ(output_activation_bytes(m, lora, 6),
-                   2048 * (2 * 4096.0 + 4) + 2048 * 2 * 4096 + 8 * 2048 * 128256.0 + 4 * 2048);
+                   2048 * (2 * 4096.0 + 4) + 2048 * 2 * 4096 + 2 * 2048 * 128256.0 + 4 * 2048);
 }
 
 }  // namespace
