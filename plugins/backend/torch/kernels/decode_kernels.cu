@@ -17,11 +17,10 @@
 // Rounding follows the unfused decoder (where libtorch rounds to the activations' dtype,
 // these do), so outputs differ from it only by the order of fp32 sums.
 //
-// Status (H100, 2026-11-24): correct, but not yet faster than the cuBLAS path, so the
-// load option `decode_kernels` is off by default. Qwen2-1.5B: 2.43 ms a step against
-// 2.21; by kineto, gate/up 25 µs for 55 MB (2.2 TB/s), down 18.5 µs for 27.5 MB
-// (1.5 TB/s), and the attention 15.6 µs for 6 blocks — bound by chains of dependent
-// memory trips and register spills (255 a thread), not by bandwidth.
+// Status (H100, 2026-11-24): with overlapped launches (Note [Overlapped launches])
+// Qwen2-1.5B decodes at 2.09 ms a step against 2.19 through cuBLAS, but Llama-8B at 6.67
+// against 6.41 — cuBLAS streams the large matrices better — so the load option
+// `decode_kernels` stays off by default (docs/benchmarks.md has the profile).
 #include "kernels/decode_kernels.h"
 
 #include "kernels/device_common.cuh"
@@ -38,7 +37,7 @@ constexpr int kGemvWarps = kGemvThreads / 32;
 // 16-byte loads in flight per lane: 8 of one row, or 4 of each of SwiGLU's two rows.
 template <bool kSwiglu>
 constexpr int kGemvUnroll = kSwiglu ? 4 : 8;
-constexpr int kGemvMinBlocks = 3;  // per multiprocessor: caps registers at 80 a thread
+constexpr int kGemvMinBlocks = 2;  // per multiprocessor: caps registers at 128 a thread
 constexpr int64_t kGemvMaxSharedBytes = 96 * 1024;
 
 // Weights are read once a step: streamed past L1 and marked first to leave L2.
@@ -63,6 +62,25 @@ __device__ __forceinline__ float warp_sum(float value) {
   return value;
 }
 
+// Note [Overlapped launches]
+// Kernels launched with programmatic stream serialization (launch_overlapped) may start
+// while the kernel before them is still running, once its blocks have all signalled
+// `allow_next_kernel`; `wait_for_previous_kernel` then blocks until that kernel has
+// finished and its writes are visible. What a kernel does between its start and the wait
+// must not read the previous kernel's output: the GEMV issues its first weight loads
+// there, so that they are in flight during the previous kernel's tail.
+__device__ __forceinline__ void allow_next_kernel() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;");
+#endif
+}
+
+__device__ __forceinline__ void wait_for_previous_kernel() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+
 __device__ __forceinline__ float warp_max(float value) {
   for (int offset = 16; offset > 0; offset /= 2) value = fmaxf(value, __shfl_xor_sync(0xffffffffu, value, offset));
   return value;
@@ -78,6 +96,7 @@ template <typename T, bool kNorm, bool kSwiglu>
 __global__ void __launch_bounds__(kGemvThreads, kGemvMinBlocks) gemv_kernel(GemvArgs a, int splits) {
   constexpr int V = Vec<T>::kSize;
   constexpr int kUnroll = kGemvUnroll<kSwiglu>;
+  constexpr int kPrefetch = kUnroll / 2;  // loads per lane and row issued before the wait
   extern __shared__ float4 shared_x[];  // x as Vec<T> (float4 for the alignment)
   Vec<T>* xs = reinterpret_cast<Vec<T>*>(shared_x);
   __shared__ float partial[2][kGemvWarps];
@@ -89,6 +108,22 @@ __global__ void __launch_bounds__(kGemvThreads, kGemvMinBlocks) gemv_kernel(Gemv
   const int64_t begin = vectors * split / splits, end = vectors * (split + 1) / splits;
   const T* weight = static_cast<const T*>(a.weight);
   auto row_vectors = [&](int64_t r) { return reinterpret_cast<const Vec<T>*>(weight + r * a.weight_stride); };
+
+  // Note [Overlapped launches]: the first row's first loads before the wait.
+  allow_next_kernel();
+  const int64_t first = blockIdx.x * static_cast<int64_t>(rows_per_block) + warp / splits;
+  Vec<T> first0[kPrefetch], first1[kPrefetch];
+  if (first < out_rows) {
+#pragma unroll
+    for (int u = 0; u < kPrefetch; ++u) {
+      const int64_t i = begin + lane + 32 * u;
+      if (i < end) {
+        first0[u] = load_streaming(row_vectors(first) + i);
+        if constexpr (kSwiglu) first1[u] = load_streaming(row_vectors(first + out_rows) + i);
+      }
+    }
+  }
+  wait_for_previous_kernel();
 
   const Vec<T>* x = static_cast<const Vec<T>*>(a.x);
   if constexpr (kNorm) {
@@ -108,7 +143,18 @@ __global__ void __launch_bounds__(kGemvThreads, kGemvMinBlocks) gemv_kernel(Gemv
     if (row < out_rows) {
       const Vec<T>* w0 = row_vectors(row);
       const Vec<T>* w1 = row_vectors(kSwiglu ? row + out_rows : row);
-      for (int64_t base = begin + lane; base < end; base += 32 * kUnroll) {
+      const bool prefetched = row == first;
+      if (prefetched) {
+#pragma unroll
+        for (int u = 0; u < kPrefetch; ++u) {
+          const int64_t i = begin + lane + 32 * u;
+          if (i < end) {
+            acc0 = dot(first0[u], xs[i], acc0);
+            if constexpr (kSwiglu) acc1 = dot(first1[u], xs[i], acc1);
+          }
+        }
+      }
+      for (int64_t base = begin + lane + (prefetched ? 32 * kPrefetch : 0); base < end; base += 32 * kUnroll) {
         Vec<T> r0[kUnroll], r1[kUnroll];
 #pragma unroll
         for (int u = 0; u < kUnroll; ++u) {
@@ -157,6 +203,23 @@ __global__ void __launch_bounds__(kGemvThreads, kGemvMinBlocks) gemv_kernel(Gemv
   }
 }
 
+// A launch that may overlap the previous kernel's tail (Note [Overlapped launches]).
+template <typename... Params, typename... Args>
+void launch_overlapped(void (*kernel)(Params...), unsigned blocks, int threads, size_t shared, void* stream,
+                       Args... args) {
+  cudaLaunchConfig_t config = {};
+  config.gridDim = dim3(blocks);
+  config.blockDim = dim3(static_cast<unsigned>(threads));
+  config.dynamicSmemBytes = shared;
+  config.stream = static_cast<cudaStream_t>(stream);
+  cudaLaunchAttribute attribute[1];
+  attribute[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attribute[0].val.programmaticStreamSerializationAllowed = 1;
+  config.attrs = attribute;
+  config.numAttrs = 1;
+  check(cudaLaunchKernelEx(&config, kernel, static_cast<Params>(args)...), "cudaLaunchKernelEx");
+}
+
 int multiprocessors() {
   int device = 0, count = 0;
   check(cudaGetDevice(&device), "cudaGetDevice");
@@ -188,7 +251,7 @@ void launch_gemv(const GemvArgs& args, void* stream) {
   const int splits = gemv_splits(out_rows, vectors, resident * kGemvWarps);
   const int rows_per_block = kGemvWarps / splits;
   const int64_t blocks = std::min<int64_t>((out_rows + rows_per_block - 1) / rows_per_block, resident);
-  kernel<<<static_cast<unsigned>(blocks), kGemvThreads, shared, static_cast<cudaStream_t>(stream)>>>(args, splits);
+  launch_overlapped(kernel, static_cast<unsigned>(blocks), kGemvThreads, shared, stream, args, splits);
 }
 
 // ---- decode attention ---------------------------------------------------------------
@@ -251,6 +314,7 @@ __global__ void __launch_bounds__(kAttnThreads) decode_attention_kernel(DecodeAt
   const T* key_base = static_cast<const T*>(a.k_cache) + base;
   const T* value_base = static_cast<const T*>(a.v_cache) + base;
 
+  allow_next_kernel();  // the o projection may start fetching its weights (Note [Overlapped launches])
   // The queries: one vector a thread (issued before anything waits on the slot).
   const T* q = static_cast<const T*>(a.q) + b * a.q_strides[0];
   for (int i = threadIdx.x; i < group * kLanesPerKey; i += kAttnThreads) {
