@@ -77,6 +77,7 @@ TEST_P(Cuda, GreedyTokensMatchTransformersThroughTheDecodeKernels) {
       auto out = generate(*model->decoder, requests, model->config.eos_token_ids, {});
       EXPECT_EQ(out[0].ids, cases[i]["output"].get<std::vector<int64_t>>()) << "prompt " << i << ", graphs " << graphs;
     }
+    EXPECT_GT(model->decoder->decode_kernel_passes(), 0) << "graphs " << graphs << ": the decode kernels were not used";
   }
 }
 

@@ -115,17 +115,20 @@ torch::Tensor reference_attention(const torch::Tensor& q, const torch::Tensor& k
 
 struct AttentionCase {
   int64_t batch, heads, kv_heads, head_dim, keys;
+  int64_t capacity = 320;  // > 4096: chunks of several 64-key tiles, the running softmax rescaled
 };
 
 TEST_P(DecodeOps, DecodeAttentionMatchesTheSoftmaxOverTheValidKeys) {
-  const int64_t capacity = 320;
   for (const AttentionCase& c : std::vector<AttentionCase>{{1, 12, 2, 128, 257},
+                                                           {1, 12, 2, 128, 4500, 5000},
+                                                           {2, 4, 2, 64, 4096, 5000},
                                                            {1, 12, 2, 128, 1},
                                                            {2, 32, 8, 128, 64},
                                                            {3, 4, 2, 16, 65},
                                                            {2, 8, 1, 64, 63},
                                                            {1, 4, 4, 32, 320},
                                                            {1, 20, 2, 64, 100}}) {
+    const int64_t capacity = c.capacity;
     const double scale = 1.0 / std::sqrt(static_cast<double>(c.head_dim));
     torch::Tensor q = random({c.batch, c.heads, 1, c.head_dim}, dtype(), 20);
     torch::Tensor k_cache = random({c.batch, c.kv_heads, capacity, c.head_dim}, dtype(), 21);

@@ -58,6 +58,9 @@ torch::Tensor gemv(const torch::Tensor& x, const torch::Tensor& weight, const Ge
 
 bool decode_attention_applies(const torch::Tensor& q, const torch::Tensor& k_cache, const torch::Tensor& key_valid) {
   if (!on_cuda(q) || q.dim() != 4 || q.size(2) != 1 || q.stride(3) != 1 || !inference(q)) return false;
+  // 16-byte loads of q's heads; the grid's second dimension is batch·heads.
+  const int64_t v = kernels::vector_width(dtype_of(q));
+  if (!aligned(q) || q.stride(0) % v != 0 || q.stride(1) % v != 0 || q.size(0) * q.size(1) > 65535) return false;
   if (k_cache.dim() != 4 || !k_cache.is_contiguous() || !aligned(k_cache) || k_cache.scalar_type() != q.scalar_type() ||
       k_cache.device() != q.device() || k_cache.size(0) != q.size(0) || k_cache.size(3) != q.size(3))
     return false;
@@ -72,15 +75,20 @@ torch::Tensor decode_attention(const torch::Tensor& q, const torch::Tensor& k_ca
                                const DecodeAttentionScratch& scratch) {
   const compat::DeviceScope scope(q.device());
   TORCH_CHECK(v_cache.sizes() == k_cache.sizes() && v_cache.strides() == k_cache.strides() &&
-                  v_cache.scalar_type() == k_cache.scalar_type(),
+                  v_cache.scalar_type() == k_cache.scalar_type() && v_cache.device() == k_cache.device() &&
+                  aligned(v_cache),
               "decode_attention: the value cache must be laid out as the key cache");
+  TORCH_CHECK(!slot.defined() || (slot.scalar_type() == torch::kInt64 && slot.device() == q.device()),
+              "decode_attention: the slot must be an int64 tensor on ", q.device());
   const int64_t batch = q.size(0), heads = q.size(1), head_dim = q.size(3), capacity = k_cache.size(2);
   TORCH_CHECK(keys >= 1 && keys <= capacity, "decode_attention: ", keys, " keys in a cache of ", capacity);
   TORCH_CHECK(!key_valid.defined() || key_valid.size(1) >= keys, "decode_attention: key_valid covers ",
               key_valid.size(1), " of ", keys, " keys");
   const int64_t workspace = kernels::decode_attention_workspace(batch, heads, head_dim, keys);
+  TORCH_CHECK(scratch.workspace.defined() && scratch.counters.defined(), "decode_attention: no scratch");
   TORCH_CHECK(scratch.workspace.numel() >= workspace && scratch.counters.numel() >= batch * heads,
-              "decode_attention: scratch too small");
+              "decode_attention: scratch of ", scratch.workspace.numel(), " floats and ", scratch.counters.numel(),
+              " counters, the call needs ", workspace, " and ", batch * heads);
   torch::Tensor out = torch::empty({batch, 1, heads * head_dim}, q.options());
   kernels::DecodeAttentionArgs args;
   args.q = q.data_ptr();

@@ -143,6 +143,9 @@ class Decoder {
     decode_kernels_ = allowed;
     ++graph_epoch_;
   }
+  // How many forward passes went through the decode kernels (a replayed graph counts
+  // once, when captured): what tests check the path was taken by.
+  int64_t decode_kernel_passes() const { return decode_kernel_passes_; }
   // Allows CUDA graphs for decode steps (decode_stepper.h).
   void set_cuda_graphs(bool allowed) { cuda_graphs_ = allowed; }
   bool cuda_graphs() const { return cuda_graphs_; }
@@ -178,6 +181,7 @@ class Decoder {
   int64_t graph_epoch_ = 0;
   int64_t decode_kernels_epoch_ = -1;  // the graph epoch decode_kernels_take_layers_ was decided at
   bool decode_kernels_take_layers_ = false;
+  int64_t decode_kernel_passes_ = 0;
   std::unique_ptr<DecodeStepperPool> decode_steppers_;
 };
 

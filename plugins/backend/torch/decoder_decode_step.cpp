@@ -36,6 +36,7 @@ bool Decoder::decode_kernels_apply(const torch::Tensor& h, const ForwardContext&
 
 torch::Tensor Decoder::decode_kernel_layers(torch::Tensor h, const ForwardContext& context,
                                             const RotaryTable::Angles& angles) {
+  ++decode_kernel_passes_;
   KvCache& cache = *context.cache;
   const int64_t d = config_.head_dim, q_size = config_.num_heads * d, kv_size = config_.num_kv_heads * d;
   if (!context.static_slot.defined()) cache.check_room(1);

@@ -13,8 +13,10 @@ KvCache::KvCache(const ModelConfig& config, int64_t batch, int64_t capacity,
     keys_.push_back(torch::zeros({batch, config.num_kv_heads, capacity, config.head_dim}, options));
     values_.push_back(torch::zeros_like(keys_.back()));
   }
-  attention_scratch_ =
-      fused::DecodeAttentionScratch::make(batch, config.num_heads, config.head_dim, capacity, options.device());
+  // Only one-sequence steps take the decode kernels (Note [Decode kernels]).
+  if (batch == 1)
+    attention_scratch_ =
+        fused::DecodeAttentionScratch::make(batch, config.num_heads, config.head_dim, capacity, options.device());
 }
 
 void KvCache::check_room(int64_t steps) const {

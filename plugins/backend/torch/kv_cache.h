@@ -42,7 +42,8 @@ class KvCache {
   const torch::Tensor& keys(int64_t layer) const { return keys_[layer]; }
   const torch::Tensor& values(int64_t layer) const { return values_[layer]; }
   // The decode attention kernel's scratch for these caches (fused::decode_attention),
-  // made with the caches: nothing is allocated during a step.
+  // made with the caches of one sequence (undefined tensors for larger batches, which
+  // never take that kernel): nothing is allocated during a step.
   const fused::DecodeAttentionScratch& attention_scratch() const { return attention_scratch_; }
 
  private:

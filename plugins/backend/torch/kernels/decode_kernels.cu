@@ -15,7 +15,8 @@
 //     last block of each head merging the chunks' partial softmaxes — no second kernel.
 //
 // Rounding follows the unfused decoder (where libtorch rounds to the activations' dtype,
-// these do), so outputs differ from it only by the order of fp32 sums.
+// these do), so outputs differ from it by the order of fp32 sums and, in the attention,
+// by the fast exponential (__expf, a few ulps).
 //
 // Status (H100, 2026-11-24): with overlapped launches (Note [Overlapped launches])
 // Qwen2-1.5B decodes at 2.09 ms a step against 2.19 through cuBLAS, but Llama-8B at 6.67
@@ -305,7 +306,7 @@ __global__ void __launch_bounds__(kAttnThreads) decode_attention_kernel(DecodeAt
   const int chunk = blockIdx.x;
   const int64_t b = blockIdx.y / a.heads, head0 = blockIdx.y % a.heads;
   const int64_t kv_head = head0 / (a.heads / a.kv_heads);
-  const int64_t keys = a.slot != nullptr ? *a.slot + 1 : a.max_keys;
+  const int64_t keys = a.slot != nullptr ? min(*a.slot + 1, a.max_keys) : a.max_keys;
   const int64_t chunk_start = static_cast<int64_t>(chunk) * chunk_keys;
   const int64_t chunk_end = min(keys, chunk_start + chunk_keys);
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
@@ -523,7 +524,10 @@ bool decode_attention_supports(int64_t heads, int64_t kv_heads, int64_t head_dim
 }
 
 int64_t decode_attention_workspace(int64_t batch, int64_t heads, int64_t head_dim, int64_t max_keys) {
-  const int chunks = attention_chunks(max_keys);
+  // A call over fewer keys than max_keys may split them into more chunks (up to one a
+  // tile): the most any call up to max_keys needs.
+  const int64_t tiles = (max_keys + kAttnTile - 1) / kAttnTile;
+  const int64_t chunks = std::min<int64_t>(kAttnMaxChunks, tiles);
   return chunks > 1 ? batch * heads * chunks * (head_dim + 2) : 0;
 }
 

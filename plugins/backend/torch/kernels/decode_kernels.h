@@ -58,6 +58,7 @@ struct DecodeAttentionArgs {
   int* counters = nullptr;
 };
 bool decode_attention_supports(int64_t heads, int64_t kv_heads, int64_t head_dim);
+// Floats of workspace enough for any call over at most `max_keys` keys.
 int64_t decode_attention_workspace(int64_t batch, int64_t heads, int64_t head_dim, int64_t max_keys);
 void decode_attention(Dtype dtype, const DecodeAttentionArgs& args, void* stream);
 

@@ -1,5 +1,5 @@
 // The decode kernels' launchers in a build without CUDA kernels (decode_ops.cpp never
-// calls them there: decode_kernels_compiled() is false), for the linker.
+// calls them there: every *_applies is false without LMF_FUSED_KERNELS), for the linker.
 #include "kernels/decode_kernels.h"
 
 #include <stdexcept>

@@ -120,8 +120,9 @@ void AdamW::step(double lr, const torch::Tensor& grad_scale) {
 // roundings included, and it applies the coefficient as grad.mul_(coefficient) would, so
 // it equals clipping and then at::_fused_adamw_ on the widened grad bit for bit (checked
 // on an H100 against libtorch 2.11+cu130); the tests compare it with the single-tensor
-// update within fp32 rounding. fp32 parameters, and grads not of the parameter's dtype or
-// not contiguous, take at::_fused_adamw_, their grads scaled first. libtorch's kernel
+// update within fp32 rounding. fp32 parameters take at::_fused_adamw_, their grads scaled
+// first; the path is a parameter's by its dtype, the same in every step (a grad of another
+// dtype or layout is converted for the kernel). libtorch's kernel
 // takes the step count as an fp32 tensor on the device that the caller increments first
 // (as torch.optim does), ours the host's count. For it, grads are widened to fp32 a chunk
 // of ~2^28 elements at a time: at most 1 GiB more memory, not 4 bytes per parameter.
@@ -152,10 +153,10 @@ std::optional<kernels::Dtype> sixteen_bit_dtype(torch::ScalarType type) {
   }
 }
 
-// Whether the mixed-precision kernel takes this (contiguous) parameter and its grad.
-bool mixed_precision_kernel_takes(const torch::Tensor& parameter, const torch::Tensor& grad) {
-  return LMF_FUSED_KERNELS && sixteen_bit_dtype(parameter.scalar_type()).has_value() &&
-         grad.scalar_type() == parameter.scalar_type() && grad.is_contiguous();
+// Whether the mixed-precision kernel takes this (contiguous) parameter: by its dtype
+// alone, which a run never changes, so that a parameter takes one path in every step.
+bool mixed_precision_kernel_takes(const torch::Tensor& parameter) {
+  return LMF_FUSED_KERNELS && sixteen_bit_dtype(parameter.scalar_type()).has_value();
 }
 
 }  // namespace
@@ -177,7 +178,7 @@ void AdamW::step_fused(double lr, const torch::Tensor& grad_scale) {
   for (Slot& slot : slots_) {
     const torch::Tensor& grad = slot.parameter.grad();
     if (!grad.defined()) continue;
-    const bool ours = mixed_precision_kernel_takes(slot.parameter, grad);
+    const bool ours = mixed_precision_kernel_takes(slot.parameter);
     (ours ? mixed_precision : others).push_back(&slot);
   }
   if (!others.empty()) {
@@ -200,11 +201,14 @@ void AdamW::step_mixed_precision(const std::vector<Slot*>& slots, double lr,
   const compat::DeviceScope scope(device);
   const kernels::AdamWHyperparameters hyper{lr, settings_.beta1, settings_.beta2, settings_.eps};
   std::map<kernels::Dtype, std::vector<kernels::AdamWTensor>> by_dtype;  // a launch: one dtype
+  std::vector<torch::Tensor> grads;  // in the parameter's dtype and contiguous, as the kernel reads them
+  grads.reserve(slots.size());
   for (Slot* slot : slots) {
     slot->device_step = torch::Tensor();  // libtorch's path makes it again from `step`
+    grads.push_back(slot->parameter.grad().to(slot->parameter.scalar_type()).contiguous());
     kernels::AdamWTensor t;
     t.parameter = slot->parameter.data_ptr();
-    t.grad = slot->parameter.grad().data_ptr();
+    t.grad = grads.back().data_ptr();
     t.master = slot->master.data_ptr<float>();
     t.exp_avg = slot->exp_avg.data_ptr<float>();
     t.exp_avg_sq = slot->exp_avg_sq.data_ptr<float>();

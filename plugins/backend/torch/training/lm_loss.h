@@ -57,6 +57,11 @@ constexpr int64_t kIgnoreIndex = -100;
 // under bf16 autocast produces the head's gradient from one bf16 matmul over all tokens,
 // rounded to bf16 once, so this path is at most chunks − 1 roundings further from it
 // (~2⁻⁹ relative each, below the noise of bf16 training). An fp32 weight keeps fp32.
+// The backward's scaling happens in the buffers' dtype: libtorch rounds the fp32
+// grad_output (1/tokens in the trainer) to bf16 before multiplying a bf16 buffer, so every
+// gradient element is scaled by the same number within 2⁻⁹ of it — a learning rate off by
+// at most 0.2%, the same for every step of a run — and rounded once more. Reading the
+// scale in fp32 would need a host sync or an fp32 copy of the [V, H] buffer.
 
 // labels[..., t] = input_ids[..., t + 1], and kIgnoreIndex at the last position and
 // wherever loss_mask[..., t + 1] is false (prompt tokens, padding). `loss_mask`: bool, the
