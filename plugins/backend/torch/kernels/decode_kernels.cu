@@ -69,7 +69,9 @@ __device__ __forceinline__ float warp_sum(float value) {
 // `allow_next_kernel`; `wait_for_previous_kernel` then blocks until that kernel has
 // finished and its writes are visible. What a kernel does between its start and the wait
 // must not read the previous kernel's output: the GEMV issues its first weight loads
-// there, so that they are in flight during the previous kernel's tail.
+// there, so that they are in flight during the previous kernel's tail. Hence the weights
+// must not be written by the kernel just before an overlapped GEMV (they are fixed during
+// decoding; a dequantize or an optimizer step before one would race).
 __device__ __forceinline__ void allow_next_kernel() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile("griddepcontrol.launch_dependents;");
@@ -315,7 +317,10 @@ __global__ void __launch_bounds__(kAttnThreads) decode_attention_kernel(DecodeAt
   const T* key_base = static_cast<const T*>(a.k_cache) + base;
   const T* value_base = static_cast<const T*>(a.v_cache) + base;
 
-  allow_next_kernel();  // the o projection may start fetching its weights (Note [Overlapped launches])
+  // The o projection may start fetching its weights (Note [Overlapped launches]). This
+  // kernel itself is launched plainly: it reads q and the slot before any wait, which
+  // would race if it were launched overlapped.
+  allow_next_kernel();
   // The queries: one vector a thread (issued before anything waits on the slot).
   const T* q = static_cast<const T*>(a.q) + b * a.q_strides[0];
   for (int i = threadIdx.x; i < group * kLanesPerKey; i += kAttnThreads) {
