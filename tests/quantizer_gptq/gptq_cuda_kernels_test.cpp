@@ -67,16 +67,7 @@ struct Layer {
   torch::Tensor qweight, qzeros, scales, g_idx;  // on the device
 
   explicit Layer(const QuantizedCodes& codes) : packed(lmf::quant::pack_gptq(codes)) {
-    host.bits = packed.bits;
-    host.out_features = packed.out_features;
-    host.in_features = packed.in_features;
-    host.groups = packed.groups;
-    host.qweight = packed.qweight.data();
-    host.qzeros = packed.qzeros.data();
-    host.scales = packed.scales.data();
-    host.g_idx = packed.g_idx.data();
-    host.sequential_group_size =
-        lmf::quant::sequential_group_size(packed.g_idx.data(), packed.in_features, packed.groups);
+    host = lmf::quant::gptq_view(packed);
     auto to_device = [](auto& values, std::vector<int64_t> shape, torch::ScalarType type) {
       return torch::from_blob(values.data(), shape, type).to(torch::kCUDA);
     };

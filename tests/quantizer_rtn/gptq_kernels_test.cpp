@@ -16,20 +16,7 @@ using lmf::quant::CpuKernel;
 using lmf::quant::GptqTensors;
 using lmf::quant::GptqView;
 
-GptqView view_of(const GptqTensors& packed) {
-  GptqView view;
-  view.bits = packed.bits;
-  view.out_features = packed.out_features;
-  view.in_features = packed.in_features;
-  view.groups = packed.groups;
-  view.qweight = packed.qweight.data();
-  view.qzeros = packed.qzeros.data();
-  view.scales = packed.scales.data();
-  view.g_idx = packed.g_idx.data();
-  view.sequential_group_size =
-      lmf::quant::sequential_group_size(packed.g_idx.data(), packed.in_features, packed.groups);
-  return view;
-}
+GptqView view_of(const GptqTensors& packed) { return lmf::quant::gptq_view(packed); }
 
 struct KernelCase {
   int bits;

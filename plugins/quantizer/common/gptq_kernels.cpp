@@ -168,6 +168,20 @@ int64_t sequential_group_size(const int32_t* g_idx, int64_t in_features, int64_t
   return size;
 }
 
+GptqView gptq_view(const GptqTensors& packed) {
+  GptqView view;
+  view.bits = packed.bits;
+  view.out_features = packed.out_features;
+  view.in_features = packed.in_features;
+  view.groups = packed.groups;
+  view.qweight = packed.qweight.data();
+  view.qzeros = packed.qzeros.data();
+  view.scales = packed.scales.data();
+  view.g_idx = packed.g_idx.data();
+  view.sequential_group_size = sequential_group_size(view.g_idx, packed.in_features, packed.groups);
+  return view;
+}
+
 bool cpu_has_avx2_kernels() {
   return detail::avx2_kernels() != nullptr;
 }

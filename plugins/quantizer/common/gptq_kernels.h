@@ -25,6 +25,10 @@ struct GptqView {
 // The sequential_group_size a view of this g_idx gets (see GptqView).
 int64_t sequential_group_size(const int32_t* g_idx, int64_t in_features, int64_t groups);
 
+struct GptqTensors;
+// A view of packed tensors held in host memory (which must outlive it).
+GptqView gptq_view(const GptqTensors& packed);
+
 enum class CpuKernel {
   kAuto,      // AVX2/FMA when the CPU has it, else portable
   kPortable,  // plain C++, any CPU
