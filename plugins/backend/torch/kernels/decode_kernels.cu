@@ -27,6 +27,9 @@
 #include "kernels/device_common.cuh"
 
 #include <cmath>
+#include <map>
+#include <mutex>
+#include <tuple>
 
 namespace lmf::torch_backend::kernels {
 namespace {
@@ -223,11 +226,27 @@ void launch_overlapped(void (*kernel)(Params...), unsigned blocks, int threads, 
   check(cudaLaunchKernelEx(&config, kernel, static_cast<Params>(args)...), "cudaLaunchKernelEx");
 }
 
-int multiprocessors() {
-  int device = 0, count = 0;
+// Blocks of `kernel` with `shared` bytes of dynamic shared memory that the current device
+// holds at once. Asked of the driver once per kernel, device and size, not in every
+// launch (a decode step launches four GEMVs a layer).
+int64_t resident_blocks(const void* kernel, size_t shared) {
+  int device = 0;
   check(cudaGetDevice(&device), "cudaGetDevice");
-  check(cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device), "cudaDeviceGetAttribute");
-  return count;
+  static std::mutex mutex;
+  static std::map<std::tuple<const void*, int, size_t>, int64_t> known;
+  const std::lock_guard<std::mutex> lock(mutex);
+  const auto key = std::make_tuple(kernel, device, shared);
+  if (const auto found = known.find(key); found != known.end()) return found->second;
+  if (shared > 48 * 1024)
+    check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(kGemvMaxSharedBytes)),
+          "gemv: shared memory");
+  int per_multiprocessor = 0, multiprocessors = 0;
+  check(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_multiprocessor, kernel, kGemvThreads, shared),
+        "gemv: occupancy");
+  check(cudaDeviceGetAttribute(&multiprocessors, cudaDevAttrMultiProcessorCount, device), "cudaDeviceGetAttribute");
+  const int64_t blocks = std::max(1, per_multiprocessor) * static_cast<int64_t>(multiprocessors);
+  known.emplace(key, blocks);
+  return blocks;
 }
 
 // Warps per row: enough that the rows' tasks fill the resident warps, while each lane
@@ -244,13 +263,7 @@ void launch_gemv(const GemvArgs& args, void* stream) {
   const int64_t out_rows = kSwiglu ? args.rows / 2 : args.rows;
   const size_t shared = static_cast<size_t>(vectors) * 16;
   const auto kernel = gemv_kernel<T, kNorm, kSwiglu>;
-  if (shared > 48 * 1024)
-    check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(kGemvMaxSharedBytes)),
-          "gemv: shared memory");
-  int per_multiprocessor = 0;
-  check(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_multiprocessor, kernel, kGemvThreads, shared),
-        "gemv: occupancy");
-  const int64_t resident = std::max(1, per_multiprocessor) * static_cast<int64_t>(multiprocessors());
+  const int64_t resident = resident_blocks(reinterpret_cast<const void*>(kernel), shared);
   const int splits = gemv_splits(out_rows, vectors, resident * kGemvWarps);
   const int rows_per_block = kGemvWarps / splits;
   const int64_t blocks = std::min<int64_t>((out_rows + rows_per_block - 1) / rows_per_block, resident);
