@@ -34,11 +34,16 @@ constexpr std::array frontend_slots{LMF_SLOT(lmf_frontend_vtable, serve),
 
 #undef LMF_SLOT
 
+// The 1.0 quantizer vtable ends at release_layer; search_input_scales (since 1.1) is
+// optional, so a plugin built against 1.0 still loads (Note [ABI growth]).
+constexpr size_t kQuantizerVtable10Size =
+    offsetof(lmf_quantizer_vtable, release_layer) + sizeof(lmf_quantizer_vtable::release_layer);
+
 const std::array<KindInfo, 6> kinds{{
     {LMF_KIND_DATA_SOURCE, "data_source", sizeof(lmf_data_source_vtable), data_source_slots},
     {LMF_KIND_TOKENIZER, "tokenizer", sizeof(lmf_tokenizer_vtable), tokenizer_slots},
     {LMF_KIND_PARALLEL, "parallel", sizeof(lmf_parallel_vtable), parallel_slots},
-    {LMF_KIND_QUANTIZER, "quantizer", sizeof(lmf_quantizer_vtable), quantizer_slots},
+    {LMF_KIND_QUANTIZER, "quantizer", kQuantizerVtable10Size, quantizer_slots},
     {LMF_KIND_BACKEND, "backend", sizeof(lmf_backend_vtable), backend_slots},
     {LMF_KIND_FRONTEND, "frontend", sizeof(lmf_frontend_vtable), frontend_slots},
 }};

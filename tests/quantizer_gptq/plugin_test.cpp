@@ -1,14 +1,10 @@
 // The gptq plugin as the host sees it: its schema and capabilities, observe then quantize
 // through the C vtable, the layer's format and packed tensors, and its refusals. (The
 // quantizer conformance suite checks the rest: bounds, matmul, import round trips.)
-#include "core/config/schema.h"
-#include "core/plugin/component_instance.h"
-#include "core/plugin/host_api.h"
-#include "core/plugin/registry.h"
 #include "gptq_solver.h"
 #include "hessian_accumulator.h"
 #include "tests/quantizer_gptq/gptq_test_support.h"
-#include "tests/support/recording_services.h"
+#include "tests/support/quantizer_plugin_fixture.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -21,94 +17,13 @@
 namespace {
 
 using lmf::plugin::ComponentInstance;
-using lmf::plugin::ComponentRef;
+using lmf::testing::message_of;
 using nlohmann::json;
 using namespace lmf::quant::gptq::testing;
 
-// A DLTensor over a contiguous CPU torch tensor (borrowed).
-struct DlView {
-  explicit DlView(const torch::Tensor& t) : tensor(t.contiguous()), shape(tensor.sizes().vec()) {
-    dl.data = tensor.data_ptr();
-    dl.device = {kDLCPU, 0};
-    dl.ndim = static_cast<int32_t>(shape.size());
-    dl.dtype = tensor.scalar_type() == torch::kFloat32 ? DLDataType{kDLFloat, 32, 1}
-                                                       : DLDataType{kDLInt, 32, 1};
-    dl.shape = shape.data();
-  }
-  torch::Tensor tensor;
-  std::vector<int64_t> shape;
-  DLTensor dl{};
-};
-
-// The status's message ("" for success), the status released.
-std::string message_of(lmf_status_t* status) {
-  if (status == nullptr) return "";
-  std::string text = lmf::plugin::host_api()->status_message(status);
-  lmf::plugin::host_api()->status_release(status);
-  return text.empty() ? "(an error with no message)" : text;
-}
-
-class GptqPlugin : public ::testing::Test {
+class GptqPlugin : public lmf::testing::QuantizerPluginTest {
  protected:
-  void SetUp() override {
-    registry_.load_file(LMF_GPTQ_PLUGIN);
-    ref_ = registry_.require(LMF_KIND_QUANTIZER, "gptq");
-  }
-
-  void create(json config = json::object()) {
-    const auto issues = lmf::config::validate(json::parse(ref_.schema()), config);
-    ASSERT_TRUE(issues.empty()) << config.dump();
-    config_ = config;
-    instance_ = std::make_unique<ComponentInstance>(ref_, config);
-    vtable_ = &instance_->vtable<lmf_quantizer_vtable>(LMF_KIND_QUANTIZER);
-  }
-
-  std::string observe(const std::string& layer, const torch::Tensor& inputs) {
-    DlView view(inputs);
-    return message_of(vtable_->observe(instance_->get(), {layer.data(), layer.size()}, &view.dl));
-  }
-
-  // Quantizes; on success `*out` holds the layer (released by the fixture).
-  std::string quantize(const std::string& layer, const torch::Tensor& weight,
-                       lmf_quantized_layer** out) {
-    DlView view(weight);
-    *out = nullptr;
-    std::string error = message_of(
-        vtable_->quantize(instance_->get(), {layer.data(), layer.size()}, &view.dl, out));
-    if (*out != nullptr) made_.push_back(*out);
-    return error;
-  }
-
-  torch::Tensor dequantize_layer(const lmf_quantized_layer* layer) {
-    torch::Tensor w = torch::empty({layer->out_features, layer->in_features});
-    DlView view(w);
-    EXPECT_EQ(message_of(vtable_->dequantize(instance_->get(), layer, &view.dl, nullptr)), "");
-    return view.tensor;
-  }
-
-  static torch::Tensor tensor_of(const lmf_quantized_layer* layer, const std::string& name) {
-    for (size_t i = 0; i < layer->tensor_count; ++i)
-      if (std::string(layer->tensors[i].name.data, layer->tensors[i].name.size) == name) {
-        const DLTensor& t = layer->tensors[i].tensor->dl_tensor;
-        const auto type = t.dtype.code == kDLFloat ? torch::kFloat16 : torch::kInt32;
-        return torch::from_blob(t.data, std::vector<int64_t>(t.shape, t.shape + t.ndim), type)
-            .clone();
-      }
-    ADD_FAILURE() << "the layer has no tensor " << name;
-    return {};
-  }
-
-  void TearDown() override {
-    for (lmf_quantized_layer* layer : made_) vtable_->release_layer(instance_->get(), layer);
-  }
-
-  lmf::testing::RecordingServices services_;
-  lmf::plugin::PluginRegistry registry_{services_};
-  ComponentRef ref_;
-  json config_;
-  std::unique_ptr<ComponentInstance> instance_;
-  const lmf_quantizer_vtable* vtable_ = nullptr;
-  std::vector<lmf_quantized_layer*> made_;
+  void SetUp() override { load(LMF_GPTQ_PLUGIN, "gptq"); }
 };
 
 TEST_F(GptqPlugin, SchemaFillsTheDefaultsAndRefusesWhatGptqCannotDo) {

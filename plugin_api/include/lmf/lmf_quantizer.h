@@ -7,6 +7,8 @@
  * the backend can save them in the ecosystem's checkpoint formats (GPTQ, AWQ…).
  * Threading: calls on one instance come from one thread at a time, except `matmul` and
  * `dequantize`, which may run concurrently on different layers or streams.
+ * Versions: the 1.0 vtable ends at `release_layer`; later members are optional and read
+ * only when LMF_HAS_MEMBER says the plugin's vtable holds them.
  */
 #ifndef LMF_QUANTIZER_H
 #define LMF_QUANTIZER_H
@@ -72,6 +74,25 @@ typedef struct lmf_quantizer_vtable {
                           const DLTensor* x, DLTensor* y, void* stream);
   /* since 1.0: frees a layer made by quantize or import_layer. */
   void (*release_layer)(lmf_instance_t* quantizer, lmf_quantized_layer* layer);
+  /* since 1.1, optional: input scales to fold (docs/plugin-abi.md, "Input scales"; Note
+   * [AWQ scale folding] in docs/quantization.md). `count` (>= 1) linear layers `layers[i]`
+   * read the same input x [tokens, in] and were each observed on it; `weights[i]`
+   * [out_i, in] are their weights as they are now (borrowed, float32, on the CPU or on a
+   * device the capabilities list, as observe's inputs). The quantizer chooses scales s [in]
+   * (every s[j] finite and > 0) and returns them in `*scales`: a new
+   * float32 [in] CPU tensor whose deleter the caller calls. The caller then folds s into the
+   * model before it quantizes any of these layers: it multiplies column j of each of their
+   * weights (and of any other layer reading x) by s[j] and divides the output channel j of
+   * the operation that produces x (a norm's weight, a linear layer's row and bias) by s[j],
+   * so that the model computes the same function, and passes each scaled weight to
+   * `quantize`, which then treats that layer's observed inputs as x / s. A later call
+   * naming the same layer replaces its scales. Listed in the capabilities' "ops" as
+   * "search_input_scales" when it works; otherwise it answers LMF_ERR_UNSUPPORTED (as does
+   * a NULL or absent slot) and the caller quantizes without scaling. A failed call leaves
+   * `*scales` untouched and the layers' scales as they were. */
+  lmf_status_t* (*search_input_scales)(lmf_instance_t* quantizer, const lmf_str_view* layers,
+                                       const DLTensor* const* weights, size_t count,
+                                       DLManagedTensor** scales);
 } lmf_quantizer_vtable;
 
 #ifdef __cplusplus

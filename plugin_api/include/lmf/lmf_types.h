@@ -25,7 +25,7 @@ extern "C" {
 #endif
 
 #define LMF_ABI_MAJOR 1
-#define LMF_ABI_MINOR 0
+#define LMF_ABI_MINOR 1
 
 #if defined(_WIN32)
 #define LMF_EXPORT __declspec(dllexport)

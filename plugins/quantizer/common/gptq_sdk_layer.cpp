@@ -1,6 +1,7 @@
 #include "plugins/quantizer/common/gptq_sdk_layer.h"
 
-#include <cstring>
+#include "plugins/quantizer/common/layer_tensors.h"
+
 #include <map>
 #include <vector>
 
@@ -10,43 +11,6 @@ namespace {
 using sdk::fail;
 using sdk::Json;
 using sdk::TensorView;
-
-constexpr DLDataType kInt32{kDLInt, 32, 1};
-constexpr DLDataType kFloat16{kDLFloat, 16, 1};
-constexpr DLDataType kFloat32{kDLFloat, 32, 1};
-
-std::string shape_text(const std::vector<int64_t>& shape) {
-  std::string text = "[";
-  for (size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
-  return text + "]";
-}
-
-std::vector<int64_t> shape_of(const DLTensor& tensor) {
-  return std::vector<int64_t>(tensor.shape, tensor.shape + tensor.ndim);
-}
-
-void expect_shape(const DLTensor& tensor, const std::string& name,
-                  const std::vector<int64_t>& expected) {
-  if (shape_of(tensor) != expected)
-    fail(LMF_ERR_INVALID_ARGUMENT, name + ": expected shape " + shape_text(expected) + ", got " +
-                                       shape_text(shape_of(tensor)));
-}
-
-// A host-allocated CPU tensor holding a copy of `values`.
-template <class T>
-sdk::ManagedTensor tensor_of(DLDataType dtype, const std::vector<int64_t>& shape,
-                             const std::vector<T>& values) {
-  sdk::ManagedTensor tensor = sdk::make_cpu_tensor(dtype, shape);
-  std::memcpy(TensorView(tensor.tensor(), "").data<T>(), values.data(), values.size() * sizeof(T));
-  return tensor;
-}
-
-template <class T>
-std::vector<T> values_of(const DLTensor& tensor) {
-  const TensorView view(tensor, "");
-  const T* data = view.data<T>();
-  return std::vector<T>(data, data + view.numel());
-}
 
 // The layout fields of an imported layer's format_json.
 struct ImportFormat {
@@ -96,32 +60,6 @@ ImportFormat read_format(const Json& format) {
   return out;
 }
 
-// The borrowed tensors by name, each CPU and of its dtype; unknown or repeated names refused.
-std::map<std::string, const DLTensor*> named_tensors(std::span<const lmf_named_tensor> tensors) {
-  const std::map<std::string, DLDataType> known = {
-      {"qweight", kInt32}, {"qzeros", kInt32}, {"scales", kFloat16}, {"g_idx", kInt32}};
-  std::map<std::string, const DLTensor*> found;
-  for (const lmf_named_tensor& named : tensors) {
-    const std::string name(sdk::from_view(named.name));
-    auto type = known.find(name);
-    if (type == known.end())
-      fail(LMF_ERR_INVALID_ARGUMENT, "import_layer: unexpected tensor \"" + name +
-                                         "\" (a GPTQ layer has \"qweight\", \"qzeros\", "
-                                         "\"scales\" and \"g_idx\")");
-    if (named.tensor == nullptr)
-      fail(LMF_ERR_INVALID_ARGUMENT, "import_layer: tensor \"" + name + "\" is NULL");
-    if (!found.emplace(name, &named.tensor->dl_tensor).second)
-      fail(LMF_ERR_INVALID_ARGUMENT, "import_layer: tensor \"" + name + "\" is given twice");
-    const DLTensor& tensor = named.tensor->dl_tensor;
-    TensorView(tensor, "import_layer: tensor \"" + name + "\"")
-        .expect_cpu(type->second, name == "g_idx" ? 1 : 2);
-  }
-  for (const char* name : {"qweight", "qzeros", "scales"})
-    if (!found.contains(name))
-      fail(LMF_ERR_INVALID_ARGUMENT,
-           std::string("import_layer: tensor \"") + name + "\" is missing");
-  return found;
-}
 
 const GptqLayer& gptq_layer(const sdk::QuantizedLayer& layer) {
   const auto* gptq = dynamic_cast<const GptqLayer*>(&layer);
@@ -146,10 +84,10 @@ GptqLayer::GptqLayer(const GptqTensors& packed, Json format)
     : QuantizedLayer(packed.out_features, packed.in_features, std::move(format)) {
   const GptqShapes shapes =
       gptq_shapes(packed.bits, packed.out_features, packed.in_features, packed.groups);
-  add_tensor("qweight", tensor_of(kInt32, shapes.qweight, packed.qweight));
-  add_tensor("qzeros", tensor_of(kInt32, shapes.qzeros, packed.qzeros));
-  add_tensor("scales", tensor_of(kFloat16, shapes.scales, packed.scales));
-  add_tensor("g_idx", tensor_of(kInt32, shapes.g_idx, packed.g_idx));
+  add_tensor("qweight", tensor_of(kInt32Type, shapes.qweight, packed.qweight));
+  add_tensor("qzeros", tensor_of(kInt32Type, shapes.qzeros, packed.qzeros));
+  add_tensor("scales", tensor_of(kFloat16Type, shapes.scales, packed.scales));
+  add_tensor("g_idx", tensor_of(kInt32Type, shapes.g_idx, packed.g_idx));
   view_.bits = packed.bits;
   view_.out_features = packed.out_features;
   view_.in_features = packed.in_features;
@@ -175,7 +113,13 @@ std::unique_ptr<GptqLayer> make_gptq_layer(const QuantizedCodes& codes, const Js
 std::unique_ptr<GptqLayer> import_gptq_layer(std::span<const lmf_named_tensor> tensors,
                                              const Json& format) {
   const ImportFormat layout = read_format(format);
-  const std::map<std::string, const DLTensor*> named = named_tensors(tensors);
+  const std::map<std::string, const DLTensor*> named = named_tensors(
+      tensors,
+      {{"qweight", {kInt32Type, 2, true}},
+       {"qzeros", {kInt32Type, 2, true}},
+       {"scales", {kFloat16Type, 2, true}},
+       {"g_idx", {kInt32Type, 1, false}}},
+      "a GPTQ layer");
   const DLTensor& qweight = *named.at("qweight");
   const int64_t out = qweight.shape[1];
   const int64_t multiple = gptq_pack_multiple(layout.bits);
@@ -228,7 +172,7 @@ std::unique_ptr<GptqLayer> import_gptq_layer(std::span<const lmf_named_tensor> t
 
 void dequantize_gptq_layer(const sdk::QuantizedLayer& layer, DLTensor& weight) {
   const GptqLayer& gptq = gptq_layer(layer);
-  TensorView(weight, "dequantize: weight").expect_cpu(kFloat32, 2);
+  TensorView(weight, "dequantize: weight").expect_cpu(kFloat32Type, 2);
   expect_shape(weight, "dequantize: weight", {layer.out_features(), layer.in_features()});
   run_kernel("dequantize",
              [&] { gptq_dequantize(gptq.view(), TensorView(weight, "").data<float>()); });
@@ -238,8 +182,8 @@ void matmul_gptq_layer(const sdk::QuantizedLayer& layer, const DLTensor& x, DLTe
   const GptqLayer& gptq = gptq_layer(layer);
   TensorView in(x, "matmul: x");
   TensorView out(y, "matmul: y");
-  in.expect_cpu(kFloat32, 2);
-  out.expect_cpu(kFloat32, 2);
+  in.expect_cpu(kFloat32Type, 2);
+  out.expect_cpu(kFloat32Type, 2);
   const int64_t tokens = in.dim(0);
   expect_shape(x, "matmul: x [tokens, in_features]", {tokens, layer.in_features()});
   expect_shape(y, "matmul: y [tokens, out_features]", {tokens, layer.out_features()});

@@ -2,12 +2,13 @@
 // quantizer ABI. `observe` accumulates each layer's Hessian from its calibration inputs;
 // `quantize` runs GPTQ on it and packs the result in the GPTQ checkpoint layout that rtn
 // shares (plugins/quantizer/common), whose CPU kernels serve dequantize and matmul.
-#include "borrowed_tensor.h"
 #include "gptq_solver.h"
 #include "hessian_accumulator.h"
 
+#include "plugins/quantizer/common/borrowed_tensor.h"
 #include "plugins/quantizer/common/gptq_layout.h"
 #include "plugins/quantizer/common/gptq_sdk_layer.h"
+#include "plugins/quantizer/common/layer_tensors.h"
 
 #include <lmf/sdk/quantizer.h>
 
@@ -70,13 +71,9 @@ class Gptq final : public lmf::sdk::Quantizer {
   explicit Gptq(const Json& config) : options_(read_options(config)) {}
 
   Json capabilities() override {
-    Json group_sizes = {-1, 32, 64, 128};
-    if (options_.group_size != 32 && options_.group_size != 64 && options_.group_size != 128 &&
-        options_.group_size != -1)
-      group_sizes.push_back(options_.group_size);
     return {{"formats", {"gptq"}},
             {"bits", {2, 3, 4, 8}},
-            {"group_sizes", group_sizes},
+            {"group_sizes", lmf::quant::advertised_group_sizes(options_.group_size)},
             {"symmetric", {true, false}},
             {"needs_calibration", true},
             {"devices", {"cpu"}},
@@ -90,7 +87,7 @@ class Gptq final : public lmf::sdk::Quantizer {
     if (fresh) found = hessians_.emplace(name, HessianAccumulator(name)).first;
     try {
       found->second.add(
-          lmf::quant::gptq::borrow_tensor(inputs, "calibration inputs of " + quoted(layer)));
+          lmf::quant::borrow_tensor(inputs, "calibration inputs of " + quoted(layer)));
     } catch (...) {
       if (fresh) hessians_.erase(found);
       throw;
@@ -100,7 +97,7 @@ class Gptq final : public lmf::sdk::Quantizer {
   std::unique_ptr<QuantizedLayer> quantize(std::string_view layer,
                                            const DLTensor& weight) override {
     const std::string name = quoted(layer);
-    const torch::Tensor w = lmf::quant::gptq::borrow_tensor(weight, "weight of " + name);
+    const torch::Tensor w = lmf::quant::borrow_tensor(weight, "weight of " + name);
     if (w.dim() != 2)
       fail(LMF_ERR_INVALID_ARGUMENT, "weight of " + name + ": expected [out_features, " +
                                          "in_features], got " + std::to_string(w.dim()) +

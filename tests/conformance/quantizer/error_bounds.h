@@ -39,9 +39,9 @@ namespace lmf::conformance {
 //   stored scale may be off by half the subnormal gap d (2^-24 for float16), and a level
 //   is at most 2^b steps from the zero point, so uniform formats add 2^b * d / 2 to eps
 //   (it matters only for tiny groups, e.g. a row scaled by 1e-4 with fp16 scales).
-// A layer whose format_json says "method": "gptq" has no element bound (GPTQ moves weights
-// by several steps on purpose): Note [Error feedback checks] (error_feedback_checks.h) says
-// what the suite checks instead.
+// A layer whose format_json says "method": "gptq" or "awq" has no element bound (GPTQ's
+// error feedback and AWQ's clipping move weights by several steps on purpose): Note [Error
+// feedback checks] (error_feedback_checks.h) says what the suite checks instead.
 // A format with none of these shapes has no bound here: the suite reports it, and whoever
 // adds the format adds its bound to this file.
 struct ElementBounds {

@@ -56,7 +56,9 @@ std::vector<double> read_scales(const DLTensor& t) {
 }  // namespace
 
 bool uses_error_feedback(const nlohmann::json& format) {
-  return format.is_object() && format.value("method", std::string()) == "gptq";
+  if (!format.is_object()) return false;
+  const std::string method = format.value("method", std::string());
+  return method == "gptq" || method == "awq";
 }
 
 Matrix round_to_nearest(const Matrix& w, int bits, int64_t group_size, bool sym) {

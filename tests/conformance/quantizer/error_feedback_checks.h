@@ -1,6 +1,6 @@
 // The checks that stand in for the element bounds (Note [Error bounds]) on layers whose
-// method feeds rounding errors back into the weights not yet rounded (Note [Error feedback
-// checks]).
+// method moves weights off round-to-nearest on purpose: GPTQ's error feedback, AWQ's
+// clipping (Note [Error feedback checks]).
 #pragma once
 
 #include "tests/conformance/quantizer/test_weights.h"
@@ -18,13 +18,17 @@ namespace lmf::conformance {
 // for its error (through the inverse Hessian of the calibration inputs), so a dequantized
 // weight may lie several grid steps from the original: no element bound holds, and with it
 // no bound on |x·Ŵᵀ − x·Wᵀ| for an arbitrary x. What holds, and what the suite checks for a
-// layer whose format_json says "method": "gptq":
+// layer whose format_json says "method": "gptq" (or "awq", below):
 //   - on the grid: every ŵ of row o in input column i is scales[g][o] · k for an integer k,
 //     g = g_idx[i] (i / group_size without a "g_idx" tensor), and the k of one (g, o) span at
 //     most 2^bits − 1 levels, so one grid of the format holds them all;
 //   - better than rounding: on the calibration inputs X given to observe, the layer's output
 //     error ||X (W − Ŵ)ᵀ||_F is below that of round-to-nearest at the same bits, group size
 //     and symmetry (round_to_nearest), which is what GPTQ is for.
+// AWQ ("method": "awq") has no error feedback but clips each group's range where that
+// lowers its share of the output error on the calibration inputs (Note [AWQ clip search]),
+// so a clipped weight also lies several steps from its level; the same two checks hold for
+// it (its grid is asymmetric, fitted to the group's min and max).
 bool uses_error_feedback(const nlohmann::json& format);
 
 // Round-to-nearest on the grid of the GPTQ layout, in float32, per row and group of

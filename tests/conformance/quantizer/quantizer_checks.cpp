@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -33,7 +34,8 @@ constexpr double kFloat32Roundoff = 0x1.0p-24;
 constexpr int64_t kTokens = 5;              // rows of x in the matmul checks
 constexpr int64_t kCalibrationTokens = 32;  // rows of the inputs given to observe
 
-const std::set<std::string, std::less<>> kKnownOps = {"dequantize", "matmul", "import_layer"};
+const std::set<std::string, std::less<>> kKnownOps = {"dequantize", "matmul", "import_layer",
+                                                      "search_input_scales"};
 
 // The tensors each known format's layer must hold (a format_json may also list its own
 // under "tensors"). The ABI does not say which tensors a format has; this table does.
@@ -150,7 +152,8 @@ std::optional<Capabilities> parse_capabilities(const json& caps, Failures& probl
     for (const json& op : *found) {
       if (!op.is_string() || !kKnownOps.contains(op.get<std::string>()))
         problems.push_back("capabilities() \"ops\": " + op.dump() +
-                           " is not an op the ABI defines (dequantize, matmul, import_layer)");
+                           " is not an op the ABI defines (dequantize, matmul, import_layer, "
+                           "search_input_scales)");
       else
         out.ops.push_back(op.get<std::string>());
     }
@@ -270,6 +273,18 @@ class Session {
     });
     adopt(outcome, made, "import_layer", out);
     return outcome;
+  }
+
+  // Since ABI 1.1: a slot the plugin's vtable does not hold reads as NULL.
+  Outcome search_input_scales(const std::string& layer, const DLTensor& weight,
+                              DLManagedTensor** scales) {
+    if (!LMF_HAS_MEMBER(vtable_, lmf_quantizer_vtable, search_input_scales) ||
+        vtable_->search_input_scales == nullptr)
+      return Outcome{false, LMF_ERR_UNSUPPORTED, "", true};
+    const lmf_str_view name = view(layer);
+    const DLTensor* weights[] = {&weight};
+    return call(
+        [&] { return vtable_->search_input_scales(instance_->get(), &name, weights, 1, scales); });
   }
 
   Outcome dequantize(const lmf_quantized_layer* layer, DLTensor& weight) {
@@ -660,6 +675,104 @@ bool check_case(Session& s, const WeightCase& c, uint64_t seed) {
   return true;
 }
 
+void delete_managed(DLManagedTensor* tensor) {
+  if (tensor->deleter != nullptr) tensor->deleter(tensor);
+}
+
+// Note [Input scale checks]: a quantizer claiming "search_input_scales" returns, for an
+// observed layer, a float32 [in] tensor of finite positive scales s; quantizing W·diag(s)
+// and dividing the dequantized columns by s again (what the model computes once 1/s is
+// folded into the input's producer) must lose less on the calibration inputs than
+// round-to-nearest of W at the same bits, group size and symmetry — what the scales are
+// for. A failed call leaves its output untouched. A quantizer not claiming the op answers
+// LMF_ERR_UNSUPPORTED.
+void check_input_scales(Session& s) {
+  const WeightCase c{"trained-like 64x256 seed 21", trained_like_weight(64, 256, 21)};
+  const Matrix& w = c.weight;
+  const std::string where = "[" + c.name + ", search_input_scales] ";
+  const std::string layer_name = "conformance.input_scales";
+  const Matrix calibration = activations(4 * kCalibrationTokens, w.cols, 2100);
+  HostTensor weight = float_tensor({w.rows, w.cols}, w.values);
+
+  DLManagedTensor* sentinel = reinterpret_cast<DLManagedTensor*>(uintptr_t{0x5a5a});
+  DLManagedTensor* scales = sentinel;
+  if (!s.caps().claims("search_input_scales")) {
+    s.expect_unsupported(where, "search_input_scales",
+                         s.search_input_scales(layer_name, weight.dl(), &scales));
+    return;
+  }
+  // Before observe: an error, and the output left as it was.
+  Outcome early = s.search_input_scales("conformance.never_observed", weight.dl(), &scales);
+  if (early.ok || scales != sentinel)
+    s.fail(where +
+           "search_input_scales of a layer never observed must fail and leave its output "
+           "untouched; got " +
+           early.text());
+  if (early.ok && scales != sentinel && scales != nullptr && scales->deleter)
+    scales->deleter(scales);
+
+  HostTensor inputs = float_tensor({calibration.rows, calibration.cols}, calibration.values);
+  if (Outcome observed = s.observe(layer_name, inputs.dl()); !observed.ok) {
+    s.fail(where + "observe failed: " + observed.text());
+    return;
+  }
+  scales = nullptr;
+  Outcome found = s.search_input_scales(layer_name, weight.dl(), &scales);
+  if (!found.ok || scales == nullptr) {
+    s.fail(where + "search_input_scales (claimed in ops) failed: " + found.text());
+    return;
+  }
+  std::unique_ptr<DLManagedTensor, void (*)(DLManagedTensor*)> owned(scales, &delete_managed);
+  const DLTensor& t = scales->dl_tensor;
+  if (t.device.device_type != kDLCPU || t.dtype.code != kDLFloat || t.dtype.bits != 32 ||
+      t.dtype.lanes != 1 || t.ndim != 1 || t.shape[0] != w.cols || !HostTensor::compact(t)) {
+    s.fail(where + "the scales must be a compact float32 CPU tensor [" + std::to_string(w.cols) +
+           "]");
+    return;
+  }
+  const float* values =
+      reinterpret_cast<const float*>(static_cast<const char*>(t.data) + t.byte_offset);
+  std::vector<float> scaled = w.values;
+  for (int64_t col = 0; col < w.cols; ++col) {
+    if (!(std::isfinite(values[col]) && values[col] > 0.0f)) {
+      s.fail(where + "scale[" + std::to_string(col) + "] = " + number(values[col]) +
+             " is not finite and positive");
+      return;
+    }
+    for (int64_t r = 0; r < w.rows; ++r)
+      scaled[static_cast<size_t>(r * w.cols + col)] *= values[col];
+  }
+  HostTensor scaled_weight = float_tensor({w.rows, w.cols}, scaled);
+  LayerPtr layer;
+  if (Outcome q = s.quantize(layer_name, scaled_weight.dl(), &layer); !q.ok || !layer) {
+    s.fail(where + "quantize of the scaled weight failed: " + q.text());
+    return;
+  }
+  if (!s.caps().claims("dequantize")) return;
+  HostTensor w_hat(float32_type(), {w.rows, w.cols});
+  if (Outcome d = s.dequantize(layer.get(), w_hat.dl()); !d.ok) {
+    s.fail(where + "dequantize failed: " + d.text());
+    return;
+  }
+  float* unscaled = w_hat.data<float>();
+  for (int64_t r = 0; r < w.rows; ++r)
+    for (int64_t col = 0; col < w.cols; ++col) unscaled[r * w.cols + col] /= values[col];
+  const json format =
+      json::parse(std::string(layer->format_json.data, layer->format_json.size), nullptr, false);
+  const int bits = format.is_object() ? format.value("bits", 0) : 0;
+  if (bits < 1 || bits > 16) return;  // reported by the layer checks
+  const Matrix rtn =
+      round_to_nearest(w, bits, format.value("group_size", int64_t{-1}), format.value("sym", true));
+  const double error = output_error(calibration, w, unscaled);
+  const double rtn_error = output_error(calibration, w, rtn.values.data());
+  if (!(error < rtn_error))
+    s.fail(where +
+           "with the scales folded, the layer output error on the calibration inputs, "
+           "||X (W - w_hat / s)^T|| = " +
+           number(error) + ", is not below round-to-nearest's " + number(rtn_error) +
+           " at the same bits, group size and symmetry");
+}
+
 // Checks that a call that must fail did: an error status with a message.
 void expect_error(Session& s, const std::string& what, const Outcome& outcome) {
   if (outcome.ok)
@@ -696,6 +809,7 @@ Failures check_layers(const ComponentRef& quantizer) {
   for (const WeightCase& c : weight_cases())
     if (check_case(s, c, seed++)) ++quantized;
   if (quantized == 0) s.fail("quantize did not succeed on any weight case");
+  check_input_scales(s);
   return failures;
 }
 

@@ -18,14 +18,15 @@ using Failures = std::vector<std::string>;
 
 // capabilities(): a JSON object with the documented fields and types
 //   formats [string], bits [int], group_sizes [int], symmetric [bool], needs_calibration
-//   bool, devices [string], ops [string] (known ops only).
+//   bool, devices [string], ops [string] (known ops only: dequantize, matmul, import_layer,
+//   search_input_scales).
 Failures check_capabilities(const plugin::ComponentRef& quantizer);
 
 // On every weight case (weight_cases()): quantize (after observe when calibration is
 // needed), then check the layer (shape, named tensors, the format's tensors, format_json
 // within the claims), dequantize within the format's error bound (Note [Error bounds]),
 // matmul against x·ŵᵀ and x·Wᵀ, import_layer round trip, and that unclaimed ops answer
-// LMF_ERR_UNSUPPORTED.
+// LMF_ERR_UNSUPPORTED; then search_input_scales (Note [Input scale checks]).
 Failures check_layers(const plugin::ComponentRef& quantizer);
 
 // Wrong input (rank-1 or int32 weights, mis-shaped outputs and inputs) gives an error

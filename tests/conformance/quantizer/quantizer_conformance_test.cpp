@@ -162,4 +162,13 @@ TEST_F(LiarQuantizers, ClaimingImportLayerWithoutItFails) {
     EXPECT_NE(failure.find("import_layer"), std::string::npos) << failure;
 }
 
+TEST_F(LiarQuantizers, ClaimingInputScalesWithoutThemFails) {
+  const Failures failures = lmf::conformance::check_quantizer(liar("liar_no_scales"));
+  ASSERT_FALSE(failures.empty()) << "the suite passed a quantizer whose scale search is missing";
+  EXPECT_TRUE(mentions(failures, "search_input_scales (claimed in ops) failed"))
+      << joined(failures);
+  for (const std::string& failure : failures)
+    EXPECT_NE(failure.find("search_input_scales"), std::string::npos) << failure;
+}
+
 }  // namespace

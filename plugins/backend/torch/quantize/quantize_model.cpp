@@ -1,11 +1,13 @@
 #include "quantize/quantize_model.h"
 
+#include "quantize/input_scale_folding.h"
 #include "quantize/quantizer_client.h"
 #include "save_model.h"
 #include "trainer/training_examples.h"
 
 #include <lmf/sdk/host.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <map>
@@ -33,10 +35,7 @@ class ObservingAdapter final : public LinearAdapter {
   int64_t out_features_;
 };
 
-struct Projection {
-  std::string name;  // "model.layers.3.self_attn.q_proj"
-  Linear* linear;
-};
+using Projection = NamedLinear;
 
 // The block's projections in the order of Note [Sequential groups], named as checkpoints name them.
 std::vector<std::vector<Projection>> sequential_groups(DecoderLayer& layer, int64_t index,
@@ -94,9 +93,11 @@ double relative_error(const torch::Tensor& original, const torch::Tensor& dequan
   return norm > 0 ? (w - dequantized.to(w.device())).norm().item<double>() / norm : 0.0;
 }
 
-// config.json's quantization_config: transformers' and vLLM's fields for the GPTQ layout,
-// the format's own otherwise; "lmforge" says which component wrote each module.
-json quantization_config(const std::string& quantizer, const json& format, const json& layers) {
+// config.json's quantization_config: transformers' and vLLM's fields for the GPTQ and AWQ
+// layouts, the format's own otherwise; "lmforge" says which component wrote each module.
+// `not_converted`: the projections left unquantized, which a loader must keep dense.
+json quantization_config(const std::string& quantizer, const json& format, const json& layers,
+                         const std::vector<std::string>& not_converted) {
   json config = format;
   if (format.value("format", "") == "gptq") {
     config = {{"quant_method", "gptq"},
@@ -107,11 +108,46 @@ json quantization_config(const std::string& quantizer, const json& format, const
               {"checkpoint_format", "gptq"}};
     if (format.contains("damp_percent")) config["damp_percent"] = format["damp_percent"];
     if (format.contains("static_groups")) config["static_groups"] = format["static_groups"];
+  } else if (format.value("format", "") == "awq") {
+    // What AutoAWQ writes (AwqConfig.to_transformers_dict), which transformers and vLLM read;
+    // its modules_to_not_convert is null when every projection is quantized, and absent
+    // here then (a null would delete the key from config.json, which reads the same).
+    config = {{"quant_method", "awq"},
+              {"bits", format.at("bits")},
+              {"group_size", format.at("group_size")},
+              {"zero_point", format.value("zero_point", true)},
+              {"version", format.value("version", "gemm")}};
+    if (!not_converted.empty()) config["modules_to_not_convert"] = not_converted;
   } else {
     config["quant_method"] = format.value("format", quantizer);
   }
   config["lmforge"] = {{"quantizer", quantizer}, {"layers", layers}};
   return config;
+}
+
+// Note [AWQ scale folding]: for each of the block's fold groups (Note [Fold groups]) whose
+// consumers include projections being quantized, asks the quantizer for the scales of those
+// projections (all of them observed) on their weights as they are, as AutoAWQ searches
+// every group of a block before it applies any; then folds every group's scales. Returns
+// how many groups were folded.
+int64_t search_and_fold(const QuantizerClient& quantizer, DecoderLayer& block, int64_t index,
+                        const std::vector<Projection>& quantized) {
+  std::vector<std::pair<FoldGroup, torch::Tensor>> found;
+  for (FoldGroup& group : fold_groups(block, index)) {
+    std::vector<std::string> names;
+    std::vector<torch::Tensor> weights;
+    for (const NamedLinear& consumer : group.consumers)
+      for (const Projection& p : quantized)
+        if (p.name == consumer.name) {
+          names.push_back(p.name);
+          weights.push_back(p.linear->weight);
+        }
+    if (names.empty()) continue;
+    torch::Tensor scales = quantizer.search_input_scales(names, weights);
+    found.emplace_back(std::move(group), std::move(scales));
+  }
+  for (const auto& [group, scales] : found) fold_input_scales(group, scales);
+  return static_cast<int64_t>(found.size());
 }
 
 }  // namespace
@@ -137,25 +173,50 @@ json quantize_model(LoadedModel& model, const QuantizeConfig& config) {
     if (name.rfind("model.layers.", 0) == 0) writable.push_back(name);
   model.weights.make_writable(writable);
 
+  // Hands the group's inputs on the calibration samples to the quantizer (one pass of the block).
+  auto observe = [&](int64_t index, const std::vector<Projection>& group) {
+    if (hidden.empty()) return;
+    for (const Projection& p : group)
+      p.linear->adapter = std::make_shared<ObservingAdapter>(quantizer, p.name, p.linear->weight.size(0));
+    for (size_t b = 0; b < hidden.size(); ++b) decoder.block(index, hidden[b], positions[b]);
+    for (const Projection& p : group) p.linear->adapter.reset();
+  };
+  // Quantizes p's weight as it is now and replaces it by its dequantized value.
+  auto quantize = [&](const Projection& p) {
+    QuantizedLayer layer = quantizer.quantize(p.name, p.linear->weight);
+    const torch::Tensor dequantized = quantizer.dequantize(layer);
+    errors[p.name] = relative_error(p.linear->weight, dequantized);
+    p.linear->weight.copy_(dequantized.to(p.linear->weight.device(), p.linear->weight.scalar_type()));
+    layers[p.name] = layer.format();
+    if (first_format.is_null()) first_format = layers[p.name];
+    saved.drop.insert(p.name + ".weight");
+    for (auto& [tensor_name, tensor] : layer.tensors()) saved.add.emplace_back(p.name + "." + tensor_name, tensor);
+  };
+
+  // Note [AWQ scale folding] (docs/quantization.md): a quantizer that chooses input scales
+  // sees the whole block observed at once on its full-precision weights; the scales of
+  // every group are searched, then folded, then the projections quantized.
+  const bool folds = quantizer.folds_input_scales() && !hidden.empty();
+  if (folds)
+    sdk::log_info("quantize: " + config.quantizer +
+                  " chooses input scales, folded into each block before it is quantized; each block is observed "
+                  "at once (true_sequential does not apply)");
+  int64_t folded = 0;
+
   sdk::Progress bar("quantize", decoder.num_layers(), "layers");
   for (int64_t index = 0; index < decoder.num_layers(); ++index) {
-    for (const std::vector<Projection>& group :
-         sequential_groups(decoder.layer(index), index, config.modules, config.true_sequential)) {
-      if (!hidden.empty()) {
-        for (const Projection& p : group)
-          p.linear->adapter = std::make_shared<ObservingAdapter>(quantizer, p.name, p.linear->weight.size(0));
-        for (size_t b = 0; b < hidden.size(); ++b) decoder.block(index, hidden[b], positions[b]);
-        for (const Projection& p : group) p.linear->adapter.reset();
+    DecoderLayer& block = decoder.layer(index);
+    if (folds) {
+      for (const std::vector<Projection>& all : sequential_groups(block, index, config.modules, false)) {
+        observe(index, all);
+        folded += search_and_fold(quantizer, block, index, all);
+        for (const Projection& p : all) quantize(p);
       }
-      for (const Projection& p : group) {
-        QuantizedLayer layer = quantizer.quantize(p.name, p.linear->weight);
-        const torch::Tensor dequantized = quantizer.dequantize(layer);
-        errors[p.name] = relative_error(p.linear->weight, dequantized);
-        p.linear->weight.copy_(dequantized.to(p.linear->weight.device(), p.linear->weight.scalar_type()));
-        layers[p.name] = layer.format();
-        if (first_format.is_null()) first_format = layers[p.name];
-        saved.drop.insert(p.name + ".weight");
-        for (auto& [tensor_name, tensor] : layer.tensors()) saved.add.emplace_back(p.name + "." + tensor_name, tensor);
+    } else {
+      for (const std::vector<Projection>& group :
+           sequential_groups(block, index, config.modules, config.true_sequential)) {
+        observe(index, group);
+        for (const Projection& p : group) quantize(p);
       }
     }
     for (size_t b = 0; b < hidden.size(); ++b) hidden[b] = decoder.block(index, hidden[b], positions[b]);
@@ -164,7 +225,17 @@ json quantize_model(LoadedModel& model, const QuantizeConfig& config) {
   }
   if (first_format.is_null()) sdk::fail(LMF_ERR_INVALID_ARGUMENT, "quantize: no projection was quantized (field \"modules\")");
 
-  saved.config_patch = {{"quantization_config", quantization_config(config.quantizer, first_format, layers)}};
+  for (const auto& [name, format] : layers.items())
+    if (format.value("group_size", int64_t{0}) != first_format.value("group_size", int64_t{0}))
+      sdk::log_warning("quantize: " + name + " has group_size " + format["group_size"].dump() + ", config.json's " +
+                       "quantization_config says " + first_format["group_size"].dump() +
+                       " (from the first module): lmforge reads each module's own, transformers and vLLM do not");
+  std::vector<std::string> not_converted;
+  for (const std::string& module : QuantizeConfig{}.modules)
+    if (std::find(config.modules.begin(), config.modules.end(), module) == config.modules.end())
+      not_converted.push_back(module);
+  saved.config_patch = {
+      {"quantization_config", quantization_config(config.quantizer, first_format, layers, not_converted)}};
   save_model(model, config.output, {{"overwrite", config.overwrite}}, saved);
 
   double worst = 0, sum = 0;
@@ -176,6 +247,7 @@ json quantize_model(LoadedModel& model, const QuantizeConfig& config) {
           {"format", first_format},
           {"modules", errors.size()},
           {"calibration_samples", quantizer.needs_calibration() ? config.samples : 0},
+          {"input_scale_folds", folded},
           {"mean_relative_weight_error", sum / static_cast<double>(errors.size())},
           {"max_relative_weight_error", worst},
           {"output", config.output},

@@ -19,10 +19,12 @@ namespace lmf::torch_backend {
 // Note [Sequential groups]: with true_sequential, a block's projections are quantized in
 // the order the data reaches them — q/k/v, then o, then gate/up, then down — each group
 // observed after the previous groups were quantized (AutoGPTQ's true_sequential). Without
-// it, all seven are observed on the unquantized block at once.
+// it, all seven are observed on the unquantized block at once. A quantizer that chooses
+// input scales (AWQ) is always driven so: Note [AWQ scale folding] in docs/quantization.md.
 //
 // `model` must have separate (unfused) projections; its weights end up dequantized.
-// Returns a summary: the quantizer, the format, per-module relative weight errors, the
+// Returns a summary: the quantizer, the format, per-module relative weight errors (of the
+// weight as quantized: after any folded scales), the number of folded input scales, the
 // output folder.
 nlohmann::json quantize_model(LoadedModel& model, const QuantizeConfig& config);
 

@@ -21,11 +21,19 @@ std::map<std::string, json> packed_modules(const json& config, const Weights& we
     for (const auto& [module, format] : config["lmforge"]["layers"].items()) modules[module] = format;
     return modules;
   }
-  const json format = {{"format", "gptq"},
-                       {"bits", config.value("bits", 4)},
-                       {"group_size", config.value("group_size", 128)},
-                       {"sym", config.value("sym", true)},
-                       {"desc_act", config.value("desc_act", false)}};
+  const bool awq = config.value("quant_method", "") == "awq";
+  // AutoAWQ's config.json says bits/group_size; its older quant_config.json form, which vLLM
+  // also reads, w_bit/q_group_size.
+  const json format = awq ? json{{"format", "awq"},
+                                 {"bits", config.value("bits", config.value("w_bit", 4))},
+                                 {"group_size", config.value("group_size", config.value("q_group_size", 128))},
+                                 {"zero_point", config.value("zero_point", true)},
+                                 {"version", config.value("version", "gemm")}}
+                          : json{{"format", "gptq"},
+                                 {"bits", config.value("bits", 4)},
+                                 {"group_size", config.value("group_size", 128)},
+                                 {"sym", config.value("sym", true)},
+                                 {"desc_act", config.value("desc_act", false)}};
   const std::string suffix = ".qweight";
   for (const std::string& name : weights.names())
     if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
@@ -36,6 +44,7 @@ std::map<std::string, json> packed_modules(const json& config, const Weights& we
 std::string component_for(const json& config) {
   if (config.contains("lmforge")) return config["lmforge"].value("quantizer", "");
   const std::string method = config.value("quant_method", "");
+  if (method == "awq") return "awq";  // AutoAWQ's GEMM layout (the awq plugin reads "gemm" only)
   if (method != "gptq")
     sdk::fail(LMF_ERR_UNSUPPORTED, "quantization_config: quant_method \"" + method + "\" is not one lmforge reads");
   try {

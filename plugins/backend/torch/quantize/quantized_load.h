@@ -14,7 +14,8 @@ namespace lmf::torch_backend {
 // Note [Quantized checkpoints on load]: config.json's quantization_config says which
 // modules are packed and how — lmforge's own folders name the component and each module's
 // format under "lmforge"; other GPTQ-layout folders (AutoGPTQ, GPTQModel) are read with the
-// `gptq` component, else `rtn`, from the modules' qweight tensors. Each module's packed
+// `gptq` component, else `rtn`, and AutoAWQ's (quant_method "awq", the GEMM layout) with
+// `awq`, from the modules' qweight tensors. Each module's packed
 // tensors (read as stored, before any dtype conversion) go through the plugin's
 // import_layer, and its dequantize gives "<module>.weight" in the model's dtype. The model
 // then computes with dense weights: this loads and checks quantized models; the memory

@@ -3,6 +3,7 @@
 #include <lmf/sdk/host.h>
 
 #include <algorithm>
+#include <memory>
 
 namespace lmf::torch_backend {
 namespace {
@@ -81,6 +82,44 @@ QuantizerClient::~QuantizerClient() {
 bool QuantizerClient::supports(const std::string& op) const {
   const nlohmann::json ops = capabilities_.value("ops", nlohmann::json::array());
   return std::find(ops.begin(), ops.end(), op) != ops.end();
+}
+
+bool QuantizerClient::folds_input_scales() const {
+  return LMF_HAS_MEMBER(vtable_, lmf_quantizer_vtable, search_input_scales) &&
+         vtable_->search_input_scales != nullptr && supports("search_input_scales");
+}
+
+torch::Tensor QuantizerClient::search_input_scales(const std::vector<std::string>& layers,
+                                                   const std::vector<torch::Tensor>& weights) const {
+  if (!folds_input_scales())
+    sdk::fail(LMF_ERR_UNSUPPORTED, "quantizer " + name_ + " does not choose input scales");
+  std::vector<torch::Tensor> cpu;
+  std::vector<std::vector<int64_t>> shapes(weights.size());
+  std::vector<DLTensor> views;
+  std::vector<const DLTensor*> pointers;
+  std::vector<lmf_str_view> names;
+  for (size_t i = 0; i < weights.size(); ++i) {
+    cpu.push_back(weights[i].to(torch::kCPU, torch::kFloat32).contiguous());
+    views.push_back(borrow(cpu.back(), shapes[i], layers[i]));
+    names.push_back(sdk::to_view(layers[i]));
+  }
+  for (const DLTensor& view : views) pointers.push_back(&view);
+  DLManagedTensor* out = nullptr;
+  sdk::check(vtable_->search_input_scales(instance_, names.data(), pointers.data(), pointers.size(), &out));
+  if (out == nullptr) sdk::fail(LMF_ERR_INTERNAL, "quantizer " + name_ + ": search_input_scales returned no tensor");
+  std::unique_ptr<DLManagedTensor, void (*)(DLManagedTensor*)> owned(out, [](DLManagedTensor* t) {
+    if (t->deleter != nullptr) t->deleter(t);
+  });
+  const std::string where = "quantizer " + name_ + ": search_input_scales for " + layers.front();
+  torch::Tensor scales = copy_of(out->dl_tensor, where);
+  const int64_t in = weights.front().size(1);
+  if (scales.scalar_type() != torch::kFloat32 || scales.dim() != 1 || scales.size(0) != in)
+    sdk::fail(LMF_ERR_DATA, where + ": expected float32 scales [" + std::to_string(in) + "], got " +
+                                std::string(c10::toString(scales.scalar_type())) + " of " +
+                                std::to_string(scales.numel()) + " elements");
+  if (!(torch::isfinite(scales).all().item<bool>() && (scales > 0).all().item<bool>()))
+    sdk::fail(LMF_ERR_DATA, where + ": a scale is not finite and positive, which no fold can absorb");
+  return scales;
 }
 
 void QuantizerClient::observe(const std::string& layer, const torch::Tensor& inputs) const {

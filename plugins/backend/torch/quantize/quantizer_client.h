@@ -49,8 +49,17 @@ class QuantizerClient {
   bool needs_calibration() const { return capabilities_.value("needs_calibration", false); }
   bool supports(const std::string& op) const;
 
+  // Whether the quantizer chooses input scales for the backend to fold (its vtable has
+  // search_input_scales, since ABI 1.1, and its capabilities list the op): Note [AWQ
+  // scale folding] in docs/quantization.md.
+  bool folds_input_scales() const;
+
   // inputs [tokens, in_features]: what `layer` sees on calibration samples.
   void observe(const std::string& layer, const torch::Tensor& inputs) const;
+  // The scales s [in] (float32, CPU) for `layers`, which read the same input and were
+  // observed on it, with `weights` their weights as they are now.
+  torch::Tensor search_input_scales(const std::vector<std::string>& layers,
+                                    const std::vector<torch::Tensor>& weights) const;
   QuantizedLayer quantize(const std::string& layer, const torch::Tensor& weight) const;
   QuantizedLayer import_layer(const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
                               const nlohmann::json& format) const;

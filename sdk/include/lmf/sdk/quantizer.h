@@ -7,6 +7,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace lmf::sdk {
@@ -92,6 +93,15 @@ class Quantizer : public Component {
   virtual void dequantize(const QuantizedLayer& layer, DLTensor& weight, void* stream) = 0;
   virtual void matmul(const QuantizedLayer& layer, const DLTensor& x, DLTensor& y,
                       void* stream) = 0;
+  // lmf_quantizer_vtable::search_input_scales (since 1.1): the scales s [in] to fold into
+  // the input shared by `layers` (weights[i] their weights), as a float32 [in] tensor made
+  // with make_cpu_tensor. List "search_input_scales" in the capabilities' ops when
+  // overriding it.
+  virtual ManagedTensor search_input_scales(std::span<const std::string_view> layers,
+                                            std::span<const DLTensor* const> weights) {
+    (void)layers, (void)weights;
+    unsupported("search_input_scales");
+  }
 };
 
 template <>
@@ -138,6 +148,25 @@ struct KindTraits<Quantizer> {
   static void release_layer(lmf_instance_t*, lmf_quantized_layer* layer) noexcept {
     if (layer != nullptr) delete &QuantizedLayer::from_c(layer);
   }
+  static lmf_status_t* search_input_scales(lmf_instance_t* q, const lmf_str_view* layers,
+                                           const DLTensor* const* weights, size_t count,
+                                           DLManagedTensor** scales) noexcept {
+    return guard([&] {
+      if (count == 0 || layers == nullptr || weights == nullptr)
+        fail(LMF_ERR_INVALID_ARGUMENT, "search_input_scales: no layers given");
+      std::vector<std::string_view> names;
+      for (size_t i = 0; i < count; ++i) {
+        if (weights[i] == nullptr)
+          fail(LMF_ERR_INVALID_ARGUMENT,
+               "search_input_scales: weights[" + std::to_string(i) + "] is NULL");
+        names.push_back(from_view(layers[i]));
+      }
+      ManagedTensor made =
+          self(q)->search_input_scales(names, std::span<const DLTensor* const>(weights, count));
+      if (!made) fail(LMF_ERR_INTERNAL, "the quantizer returned no scales");
+      *scales = made.release();
+    });
+  }
 
   static constexpr lmf_quantizer_vtable vtable{sizeof(lmf_quantizer_vtable),
                                                &capabilities,
@@ -146,7 +175,8 @@ struct KindTraits<Quantizer> {
                                                &import_layer,
                                                &dequantize,
                                                &matmul,
-                                               &release_layer};
+                                               &release_layer,
+                                               &search_input_scales};
 };
 
 }  // namespace lmf::sdk

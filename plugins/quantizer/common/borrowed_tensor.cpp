@@ -1,11 +1,11 @@
-#include "borrowed_tensor.h"
+#include "plugins/quantizer/common/borrowed_tensor.h"
 
 #include <lmf/sdk/error.h>
 #include <lmf/sdk/tensor.h>
 
 #include <vector>
 
-namespace lmf::quant::gptq {
+namespace lmf::quant {
 
 using lmf::sdk::fail;
 
@@ -46,4 +46,4 @@ torch::Tensor borrow_tensor(const DLTensor& tensor, const std::string& what) {
   return torch::from_blob(data, sizes, strides, options);
 }
 
-}  // namespace lmf::quant::gptq
+}  // namespace lmf::quant
