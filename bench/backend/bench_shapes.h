@@ -26,7 +26,13 @@ inline json shape_config(const std::string& shape) {
             {"num_attention_heads", 12}, {"num_key_value_heads", 2}, {"max_position_embeddings", 131072},
             {"rms_norm_eps", 1e-6}, {"rope_theta", 10000.0}, {"tie_word_embeddings", false},
             {"dtype", "bfloat16"}};
-  throw std::runtime_error("unknown shape " + shape + " (llama8b, qwen1.5b)");
+  if (shape == "qwen7b")  // DeepSeek-R1-Distill-Qwen-7B / Qwen2.5-Math-7B
+    return {{"architectures", {"Qwen2ForCausalLM"}}, {"model_type", "qwen2"}, {"vocab_size", 152064},
+            {"hidden_size", 3584}, {"intermediate_size", 18944}, {"num_hidden_layers", 28},
+            {"num_attention_heads", 28}, {"num_key_value_heads", 4}, {"max_position_embeddings", 131072},
+            {"rms_norm_eps", 1e-6}, {"rope_theta", 10000.0}, {"tie_word_embeddings", false},
+            {"dtype", "bfloat16"}};
+  throw std::runtime_error("unknown shape " + shape + " (llama8b, qwen1.5b, qwen7b)");
 }
 
 }  // namespace lmf::bench

@@ -12,11 +12,13 @@
 #include "torch_compat.h"
 #include "bench_shapes.h"
 #include "kineto_trace.h"
+#include "random_packed.h"
 
 #include <chrono>
 #include <cstdlib>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <string>
 
 namespace tb = lmf::torch_backend;
@@ -75,16 +77,28 @@ int main(int argc, char** argv) {
   const torch::Device device = torch::cuda::is_available() ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
   const auto dtype = device.is_cuda() ? torch::kBFloat16 : torch::kFloat32;
   tb::ModelConfig config = tb::parse_model_config(lmf::bench::shape_config(shape), shape);
+  // LMF_BENCH_INT4=PLUGIN_FILE (the rtn or gptq quantizer's .so): int4 decode, every
+  // projection a random 4-bit group-128 layer computed by that plugin's kernels. Declared
+  // before the weights: the plugin stays loaded while its layers live.
+  const char* int4_plugin = std::getenv("LMF_BENCH_INT4");
+  std::optional<lmf::bench::QuantizerHost> quantizer_host;
+  if (int4_plugin != nullptr) quantizer_host.emplace(int4_plugin);
   tb::Weights weights = tb::Weights::random(config, device, dtype, /*seed=*/0);
+  if (int4_plugin != nullptr) {
+    const char* component = std::getenv("LMF_BENCH_INT4_COMPONENT");
+    lmf::bench::pack_random_int4(weights, config, component != nullptr ? component : "rtn", device, dtype);
+  }
   // As LoadedModel sets it up on CUDA (fused projections, CUDA graphs); LMF_BENCH_EAGER=1
   // turns both off to measure what they bring.
   const bool eager = std::getenv("LMF_BENCH_EAGER") != nullptr;
   tb::Decoder decoder(config, weights, device, /*fuse_projections=*/device.is_cuda() && !eager);
   decoder.set_cuda_graphs(!eager);
-  // Note [Decode kernels]: off by default; LMF_BENCH_DECODE_KERNELS=1 measures them.
-  const bool decode_kernels = std::getenv("LMF_BENCH_DECODE_KERNELS") != nullptr;
-  decoder.set_decode_kernels(decode_kernels);
-  const std::string impl = eager ? "lmforge-eager" : decode_kernels ? "lmforge-decode-kernels" : "lmforge";
+  // Note [Decode kernels]: on, as LoadedModel has them; LMF_BENCH_CUBLAS=1 measures the
+  // path they replace (cuBLAS GEMVs and the fused elementwise kernels).
+  const bool cublas = std::getenv("LMF_BENCH_CUBLAS") != nullptr;
+  decoder.set_decode_kernels(!cublas);
+  const std::string impl = std::string(eager ? "lmforge-eager" : cublas ? "lmforge-cublas" : "lmforge") +
+                           (int4_plugin != nullptr ? "-int4" : "");
   const double bandwidth = copy_bandwidth(device);
   const double weight_bytes = static_cast<double>(weights.bytes());
 

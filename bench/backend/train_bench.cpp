@@ -6,10 +6,15 @@
 // tokens/s over the steps after two warm-up steps; MFU by Note [Counting FLOPs]
 // (trainer/run_meter.h) against the GPU's dense bf16 peak; peak memory: the CUDA caching
 // allocator's peak of allocated bytes over the whole run (torch.cuda.max_memory_allocated).
+// qlora (LMF_BENCH_NF4=the nf4 quantizer's .so): the random bf16 weights made on the CPU,
+// every projection quantized to NF4 as a model loads with quantize_on_load (Note [Quantized
+// on load]), LoRA r=16 beside the packed base.
 #include "bench_shapes.h"
 #include "kineto_trace.h"
 #include "loaded_model.h"
 #include "model_config.h"
+#include "quantize/quantize_on_load.h"
+#include "random_packed.h"
 #include "torch_compat.h"
 #include "trainer/batches.h"
 #include "trainer/run_meter.h"
@@ -19,7 +24,9 @@
 #include "training/grad_clip.h"
 
 #include <chrono>
+#include <cstdlib>
 #include <iostream>
+#include <optional>
 #include <string>
 
 namespace tb = lmf::torch_backend;
@@ -27,7 +34,7 @@ using nlohmann::json;
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::cerr << "usage: lmf_backend_train_bench SHAPE full|lora [SEQ] [MICRO_BATCH] [STEPS] [checkpointing 0|1]\n";
+    std::cerr << "usage: lmf_backend_train_bench SHAPE full|lora|qlora [SEQ] [MICRO_BATCH] [STEPS] [checkpointing 0|1]\n";
     return 2;
   }
   const std::string shape = argv[1], method = argv[2];
@@ -41,7 +48,23 @@ int main(int argc, char** argv) {
   tb::LoadedModel model;
   model.folder = "(random " + shape + ")";
   model.config = tb::parse_model_config(lmf::bench::shape_config(shape), shape);
-  model.weights = tb::Weights::random(model.config, device, dtype, /*seed=*/0);
+  std::optional<lmf::bench::QuantizerHost> quantizer_host;  // outlives the packed layers
+  if (method == "qlora") {
+    const char* nf4 = std::getenv("LMF_BENCH_NF4");
+    if (nf4 == nullptr) {
+      std::cerr << "qlora needs LMF_BENCH_NF4=the nf4 quantizer plugin's .so\n";
+      return 2;
+    }
+    quantizer_host.emplace(nf4);
+    // Made on the device (random numbers on the CPU would take minutes), each module copied
+    // to the CPU as quantize_on_load reads it; the peak is counted from after the load, when
+    // only the packed base is left, as it is when a checkpoint loads from its mapped files.
+    model.weights = tb::Weights::random(model.config, device, dtype, /*seed=*/0);
+    tb::quantize_modules_on_load(model.weights, model.config, "nf4", json::object(), device, dtype);
+    lmf::bench::reset_peak_memory(device);
+  } else {
+    model.weights = tb::Weights::random(model.config, device, dtype, /*seed=*/0);
+  }
   model.decoder = std::make_unique<tb::Decoder>(model.config, model.weights, device, /*fuse_projections=*/method == "lora");
   model.decoder->set_activation_checkpointing(checkpointing);
   std::unique_ptr<tb::TrainableWeights> trainable;
@@ -84,10 +107,13 @@ int main(int argc, char** argv) {
     last = step();
     meter.add_tokens(micro_batch * seq);
   }
+  // The packed base lives in the plugin's own device memory, outside libtorch's allocator.
+  const double packed_gib = static_cast<double>(lmf::bench::packed_bytes(model.weights, model.config)) / (1 << 30);
   std::cout << json{{"impl", "lmforge"}, {"shape", shape}, {"method", method}, {"seq", seq},
                     {"micro_batch", micro_batch}, {"activation_checkpointing", checkpointing},
                     {"tokens_per_s", meter.tokens_per_second()}, {"mfu", meter.mfu()},
-                    {"peak_memory_gib", meter.peak_memory_gib()}, {"loss", last.item<double>() / (micro_batch * (seq - 1))},
+                    {"peak_memory_gib", meter.peak_memory_gib() + packed_gib},
+                    {"packed_base_gib", packed_gib}, {"loss", last.item<double>() / (micro_batch * (seq - 1))},
                     {"trainable_parameters", trainable->parameter_count()},
                     {"device", tb::compat::device_name(device)}}.dump()
             << std::endl;

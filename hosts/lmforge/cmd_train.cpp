@@ -25,7 +25,7 @@ int train(const Args& args) {
   po::variables_map variables;
   if (!parse_command(args, description, positional, variables,
                      "lmforge train CONFIG [--model DIR] [--set KEY=VALUE]... [options]\n\n"
-                     "Trains a model as CONFIG describes: {\"model\": DIR, \"training\": {\"method\": \"full\"|\"lora\",\n"
+                     "Trains a model as CONFIG describes: {\"model\": DIR, \"training\": {\"method\": \"full\"|\"lora\"|\"qlora\",\n"
                      "\"objective\": \"causal_lm\"|\"sft\"|\"dpo\", \"data\": ..., \"output\": DIR, ...}} (docs/training.md).\n"
                      "Runs again on the same output resume from its latest checkpoint."))
     return kExitOk;

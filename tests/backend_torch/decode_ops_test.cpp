@@ -2,6 +2,7 @@
 // — what the decoder computes without them — in every dtype they take. On a CUDA device;
 // elsewhere only the "does not apply" case runs.
 #include "decode_ops.h"
+#include "fused_ops.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -90,6 +91,91 @@ TEST_P(DecodeOps, GemvSwigluReadsGateRowsThenUpRows) {
   }
 }
 
+// Rows long enough to be split over several warps (Note [Loads in flight]): 2, 4 and 8
+// warps a pair, several passes a warp, odd row counts; the pair's partial sums meet in a
+// fixed order, so a second call gives the same bits.
+TEST_P(DecodeOps, GemvSplitsLongRowsOverWarpsDeterministically) {
+  for (auto [rows, width] : std::vector<std::pair<int64_t, int64_t>>{{64, 4096}, {5, 20000}, {3, 40000}, {1, 2048}}) {
+    torch::Tensor w = random({rows, width}, dtype(), 40, 1.0 / std::sqrt(width));
+    torch::Tensor x = random({1, 1, width}, dtype(), 41), residual = random({1, 1, rows}, dtype(), 42);
+    fused::GemvEpilogue epilogue{{}, {}, 0.0, residual};
+    ASSERT_TRUE(fused::gemv_applies(w, epilogue, x));
+    torch::Tensor y = fused::gemv(x, w, epilogue);
+    EXPECT_LE(relative_error(y, residual + torch::linear(x, w)), 4 * roundoff(dtype())) << rows << "x" << width;
+    EXPECT_TRUE(torch::equal(y, fused::gemv(x, w, epilogue))) << rows << "x" << width;
+  }
+}
+
+// The rotary embedding and the cache write in q/k/v's epilogue do what the separate
+// rope_and_store kernel does with the projection's output, bit for bit (each row's sum is
+// the same either way), and write nothing but the step's slot.
+TEST_P(DecodeOps, GemvWithTheRotaryEmbeddingIsTheProjectionThenRopeAndStore) {
+  struct Case {
+    int64_t heads, kv_heads, head_dim, width;
+    bool bias;
+  };
+  for (const Case& c : std::vector<Case>{{12, 2, 128, 1536, true},  // Qwen2-1.5B
+                                         {32, 8, 128, 4096, false},  // Llama-8B: 4 warps a pair
+                                         {4, 2, 16, 64, true},
+                                         {3, 1, 64, 256, false}}) {
+    const int64_t rows = (c.heads + 2 * c.kv_heads) * c.head_dim, capacity = 9, d = c.head_dim;
+    const std::string name = std::to_string(c.heads) + "/" + std::to_string(c.kv_heads) + " heads of " +
+                             std::to_string(d) + ", width " + std::to_string(c.width);
+    torch::Tensor w = random({rows, c.width}, dtype(), 50, 1.0 / std::sqrt(c.width));
+    torch::Tensor x = random({1, 1, c.width}, dtype(), 51, 2.0), norm = random({c.width}, dtype(), 52);
+    torch::Tensor bias = c.bias ? random({rows}, dtype(), 53) : torch::Tensor();
+    torch::manual_seed(54);
+    torch::Tensor angle = torch::rand({1, 1, 1, d}) * 6.3;
+    torch::Tensor cos = angle.cos().to(torch::kCUDA, dtype()), sin = angle.sin().to(torch::kCUDA, dtype());
+    torch::Tensor keys = random({1, c.kv_heads, capacity, d}, dtype(), 55);
+    torch::Tensor values = random({1, c.kv_heads, capacity, d}, dtype(), 56);
+    torch::Tensor keys_ref = keys.clone(), values_ref = values.clone();
+    torch::Tensor slot = torch::full({1}, 5, torch::TensorOptions().dtype(torch::kInt64).device(torch::kCUDA));
+
+    fused::GemvEpilogue epilogue{bias, norm, 1e-6};
+    const torch::Tensor projected = fused::gemv(x, w, epilogue);
+    auto heads = [&](int64_t from, int64_t count) {
+      return projected.narrow(-1, from, count * d).view({1, 1, count, d}).transpose(1, 2);
+    };
+    const int64_t q_size = c.heads * d, kv_size = c.kv_heads * d;
+    torch::Tensor q_ref = fused::rope_and_store(heads(0, c.heads), heads(q_size, c.kv_heads),
+                                                heads(q_size + kv_size, c.kv_heads), cos, sin, keys_ref, values_ref,
+                                                slot);
+
+    epilogue.rope = {cos, sin, keys, values, slot, c.heads, c.kv_heads};
+    ASSERT_TRUE(fused::gemv_rope_applies(w, epilogue.rope, x)) << name;
+    ASSERT_TRUE(fused::gemv_applies(w, epilogue, x)) << name;
+    torch::Tensor y = fused::gemv(x, w, epilogue);
+    EXPECT_EQ(y.sizes(), (std::vector<int64_t>{1, 1, rows}));
+    EXPECT_TRUE(torch::equal(y.narrow(-1, 0, q_size).view({1, c.heads, 1, d}), q_ref)) << name;
+    EXPECT_TRUE(torch::equal(keys, keys_ref)) << name;  // slot 5 written, the others untouched
+    EXPECT_TRUE(torch::equal(values, values_ref)) << name;
+  }
+}
+
+TEST_P(DecodeOps, GemvRotaryEmbeddingDoesNotApplyWhereItCannotWrite) {
+  const int64_t d = 16, width = 64;
+  torch::Tensor x = random({1, 1, width}, dtype(), 60), w = random({(4 + 2 * 2) * d, width}, dtype(), 61);
+  torch::Tensor cos = random({1, 1, 1, d}, dtype(), 62), cache = random({1, 2, 8, d}, dtype(), 63);
+  torch::Tensor slot = torch::zeros({1}, torch::TensorOptions().dtype(torch::kInt64).device(torch::kCUDA));
+  const fused::GemvRopeStore rope{cos, cos, cache, cache.clone(), slot, 4, 2};
+  EXPECT_TRUE(fused::gemv_rope_applies(w, rope, x));
+  EXPECT_FALSE(fused::gemv_rope_applies(w.narrow(0, 0, 7 * d), rope, x)) << "rows of 7 heads for 4 + 2 · 2";
+  EXPECT_FALSE(fused::gemv_rope_applies(w, {cos, cos, cache, cache.clone(), slot.to(torch::kInt32), 4, 2}, x))
+      << "an int32 slot";
+  EXPECT_FALSE(fused::gemv_rope_applies(w, {cos, cos, cache, cache.narrow(2, 0, 4), slot, 4, 2}, x))
+      << "caches of two layouts";
+  torch::Tensor cache15 = random({1, 2, 8, 15}, dtype(), 64);
+  EXPECT_FALSE(fused::gemv_rope_applies(random({8 * 15, width}, dtype(), 65),
+                                        {cos.narrow(-1, 0, 15), cos.narrow(-1, 0, 15), cache15, cache15.clone(), slot,
+                                         4, 2},
+                                        x))
+      << "odd head_dim";
+  fused::GemvEpilogue with_residual{{}, {}, 0.0, random({1, 1, w.size(0)}, dtype(), 66)};
+  with_residual.rope = rope;
+  EXPECT_FALSE(fused::gemv_applies(w, with_residual, x)) << "a residual besides";
+}
+
 TEST_P(DecodeOps, GemvDoesNotApplyToWeightsItCannotRead) {
   torch::Tensor x = random({1, 1, 64}, dtype(), 12);
   EXPECT_FALSE(fused::gemv_applies(random({8, 64}, dtype(), 13).t(), {}, x)) << "columns not contiguous";
@@ -127,7 +213,11 @@ TEST_P(DecodeOps, DecodeAttentionMatchesTheSoftmaxOverTheValidKeys) {
                                                            {3, 4, 2, 16, 65},
                                                            {2, 8, 1, 64, 63},
                                                            {1, 4, 4, 32, 320},
-                                                           {1, 20, 2, 64, 100}}) {
+                                                           {1, 20, 2, 64, 100},
+                                                           // 8 chunks: the most merged in a cluster;
+                                                           {1, 12, 2, 128, 500, 512},
+                                                           // 9: merged through device memory
+                                                           {1, 8, 2, 64, 520, 576}}) {
     const int64_t capacity = c.capacity;
     const double scale = 1.0 / std::sqrt(static_cast<double>(c.head_dim));
     torch::Tensor q = random({c.batch, c.heads, 1, c.head_dim}, dtype(), 20);

@@ -1,6 +1,7 @@
 // The nf4 plugin through the C ABI, as a model backend drives it: its claims, the layout
 // of its layers (Note [NF4 checkpoint layout]), the error of double quantization, import
 // round trips and the errors that name what to fix.
+#include "plugins/quantizer/nf4/nf4_kernels_cuda.h"
 #include "tests/quantizer_nf4/nf4_plugin_session.h"
 #include "tests/quantizer_nf4/nf4_test_support.h"
 
@@ -35,9 +36,14 @@ std::vector<float> trained_like(int64_t rows, int64_t cols, uint32_t seed) {
 TEST(Nf4Plugin, ClaimsWhatItDoes) {
   Nf4Session session;
   EXPECT_EQ(session.ref().plugin->name(), "lmforge-quantizer-nf4");
-  EXPECT_EQ(session.capabilities(), json::parse(R"({"formats":["nf4"],"bits":[4],
+  json expected = json::parse(R"({"formats":["nf4"],"bits":[4],
     "group_sizes":[64],"symmetric":[true],"needs_calibration":false,"devices":["cpu"],
-    "ops":["dequantize","matmul","import_layer"]})"));
+    "ops":["dequantize","matmul","import_layer"]})");
+  if (nf4_cuda_kernels_compiled()) {  // Note [NF4 CUDA kernels]
+    expected["devices"].push_back("cuda");
+    expected["matmul_tokens"] = 8;
+  }
+  EXPECT_EQ(session.capabilities(), expected);
   Nf4Session blocks_of_128(json{{"block_size", 128}});
   EXPECT_EQ(blocks_of_128.capabilities().at("group_sizes"), json::array({128}));
 }

@@ -1,5 +1,6 @@
 // The rtn plugin through the ABI: its schema and capabilities, grids worked out by hand for
 // each bit width (Note [GPTQ grid]), the GPTQ tensors it writes, import_layer, refusals.
+#include "plugins/quantizer/common/gptq_kernels_cuda.h"
 #include "plugins/quantizer/common/gptq_layout.h"
 #include "tests/quantizer_rtn/quantizer_session.h"
 #include "tests/quantizer_rtn/test_layers.h"
@@ -66,9 +67,11 @@ TEST(RtnPlugin, SchemaFillsDefaultsAndRefusesWhatTheLayoutCannotStore) {
 }
 
 TEST(RtnPlugin, CapabilitiesAreTheConfiguredGrid) {
-  EXPECT_EQ(RtnSession().capabilities(), json::parse(R"({"formats":["gptq"],"bits":[4],
+  json expected = json::parse(R"({"formats":["gptq"],"bits":[4],
     "group_sizes":[128],"symmetric":[true],"needs_calibration":false,"devices":["cpu"],
-    "ops":["dequantize","matmul","import_layer"]})"));
+    "ops":["dequantize","matmul","import_layer"],"matmul_tokens":8})");
+  if (lmf::quant::gptq_cuda_kernels_compiled()) expected["devices"].push_back("cuda");
+  EXPECT_EQ(RtnSession().capabilities(), expected);
   const json caps =
       RtnSession(json{{"bits", 3}, {"group_size", -1}, {"sym", false}}).capabilities();
   EXPECT_EQ(caps.at("bits"), json::array({3}));

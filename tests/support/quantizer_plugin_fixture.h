@@ -20,11 +20,13 @@
 
 namespace lmf::testing {
 
-// A DLTensor over a contiguous CPU torch tensor (borrowed): float32, float16 or int32.
+// A DLTensor over a contiguous torch tensor (borrowed), on the CPU or a CUDA device:
+// float32, float16, bfloat16, int32 or uint8.
 struct DlView {
   explicit DlView(const torch::Tensor& t) : tensor(t.contiguous()), shape(tensor.sizes().vec()) {
     dl.data = tensor.data_ptr();
-    dl.device = {kDLCPU, 0};
+    dl.device = tensor.is_cuda() ? DLDevice{kDLCUDA, static_cast<int32_t>(tensor.device().index())}
+                                 : DLDevice{kDLCPU, 0};
     dl.ndim = static_cast<int32_t>(shape.size());
     switch (tensor.scalar_type()) {
       case torch::kFloat32:
@@ -33,8 +35,14 @@ struct DlView {
       case torch::kFloat16:
         dl.dtype = {kDLFloat, 16, 1};
         break;
+      case torch::kBFloat16:
+        dl.dtype = {kDLBfloat, 16, 1};
+        break;
       case torch::kInt32:
         dl.dtype = {kDLInt, 32, 1};
+        break;
+      case torch::kUInt8:
+        dl.dtype = {kDLUInt, 8, 1};
         break;
       default:
         ADD_FAILURE() << "DlView: unexpected dtype " << tensor.scalar_type();

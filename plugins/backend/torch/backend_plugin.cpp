@@ -39,10 +39,14 @@ constexpr const char* kConfigSchema = R"({
                   "description": "Tokenizer component for the model folder's tokenizer.json (text prompts, stop strings, text datasets); empty for none."},
     "fuse_projections": {"enum": ["auto", "on", "off"], "default": "auto",
                          "description": "One matmul for q/k/v and one for gate/up (auto: on CUDA)."},
+    "packed_weights": {"enum": ["auto", "on", "off"], "default": "auto",
+                       "description": "A quantized checkpoint's modules kept packed, multiplied by through the quantizer plugin's kernels (auto: on CUDA where the plugin has CUDA kernels); off: dequantized once on load."},
+    "quantize_on_load": {"type": ["object", "null"], "default": null,
+                         "description": "Quantize a full-precision checkpoint's projections as it loads and keep them packed: {\"quantizer\": \"nf4\", \"config\": {...}} (Note [Quantized on load]); null: no."},
     "fused_kernels": {"type": "boolean", "default": true,
                       "description": "RMSNorm, SwiGLU and rotary embedding as single CUDA kernels with their backward passes (CUDA builds); false: libtorch's elementwise operations, as transformers computes them."},
-    "decode_kernels": {"type": "boolean", "default": false,
-                       "description": "A decode step of one sequence through the decode kernels (Note [Decode kernels]: matrix-vector products with the norm and residual folded in, split-key attention; CUDA builds). Off by default until they beat cuBLAS (docs/benchmarks.md)."},
+    "decode_kernels": {"type": "boolean", "default": true,
+                       "description": "A decode step of one sequence through the decode kernels (Note [Decode kernels]: matrix-vector products with the norm, rotary embedding, residual and SwiGLU folded in, split-key attention, launches overlapped; CUDA builds). false: cuBLAS GEMVs and the fused elementwise kernels."},
     "cuda_graphs": {"type": "boolean", "default": true,
                     "description": "Decode steps recorded as CUDA graphs and replayed (CUDA builds)."},
     "max_batch": {"type": "integer", "minimum": 1, "default": 64,
@@ -59,9 +63,11 @@ class TorchBackend final : public lmf::sdk::Backend {
                  {"fused_attention", config.value("fused_attention", true)},
                  {"tokenizer", config.value("tokenizer", "hf")},
                  {"fuse_projections", config.value("fuse_projections", "auto")},
+                 {"packed_weights", config.value("packed_weights", "auto")},
+                 {"quantize_on_load", config.value("quantize_on_load", Json())},
                  {"cuda_graphs", config.value("cuda_graphs", true)},
                  {"fused_kernels", config.value("fused_kernels", true)},
-                 {"decode_kernels", config.value("decode_kernels", false)}},
+                 {"decode_kernels", config.value("decode_kernels", true)}},
             {})),
         batcher_([this](std::vector<tb::GenerationRequest>& requests) { return run_batch(requests); },
                  static_cast<size_t>(config.value("max_batch", 64))) {}
@@ -133,9 +139,11 @@ class TorchBackend final : public lmf::sdk::Backend {
     std::unique_lock lock(model_mutex_);
     const tb::QuantizeConfig quantize = tb::QuantizeConfig::from_json(config);
     const std::string folder = require_model().folder;
-    if (loaded_options_.fuse_projections != "off") {  // each projection quantizes on its own
+    // Each projection quantizes on its own, from a dense weight.
+    if (loaded_options_.fuse_projections != "off" || require_model().weights.has_packed()) {
       tb::LoadOptions options = loaded_options_;
       options.fuse_projections = "off";
+      options.packed_weights = "off";
       model_.reset();
       loaded_options_ = options;
       model_ = tb::LoadedModel::load(folder, loaded_options_);
@@ -164,9 +172,15 @@ class TorchBackend final : public lmf::sdk::Backend {
     options.dtype = train.precision == "fp32" ? "float32"
                     : train.precision == "bf16" || device.is_cuda() ? "bfloat16"
                                                                     : "float32";
-    if (train.method == "full") options.fuse_projections = "off";
+    // Full fine-tuning changes every weight: separate, dense projections. LoRA trains
+    // beside a packed base as well (Note [Gradient through packed weights]).
+    if (train.method == "full") options.fuse_projections = options.packed_weights = "off";
+    // QLoRA: the base quantized as it loads, adapters beside it (Note [Quantized on load]).
+    options.quantize_on_load = train.method == "qlora" ? train.quantization : nlohmann::json();
     const bool same = model_ && model_->folder == folder && options.dtype == loaded_options_.dtype &&
                       options.fuse_projections == loaded_options_.fuse_projections &&
+                      options.packed_weights == loaded_options_.packed_weights &&
+                      options.quantize_on_load == loaded_options_.quantize_on_load &&
                       options.device == loaded_options_.device;
     if (same) return;
     model_.reset();

@@ -3,6 +3,8 @@
 #include "kernel_tensors.h"
 #include "kernels/decode_kernels.h"
 
+#include <limits>
+
 namespace lmf::torch_backend::fused {
 namespace {
 
@@ -23,11 +25,35 @@ bool gemv_applies(const torch::Tensor& weight, const GemvEpilogue& epilogue, con
   const kernels::Dtype dtype = dtype_of(like);
   const int64_t rows = weight.size(0), width = weight.size(1), v = kernels::vector_width(dtype);
   if (weight.scalar_type() != like.scalar_type() || weight.device() != like.device() || weight.stride(1) != 1 ||
-      weight.stride(0) % v != 0 || !aligned(weight) || width % v != 0 || width > kernels::gemv_max_width(dtype))
+      weight.stride(0) % v != 0 || !aligned(weight) || width % v != 0 ||
+      rows > std::numeric_limits<int>::max() || width / v > std::numeric_limits<int>::max())
     return false;
   if (epilogue.bias.defined() && !vector_of(epilogue.bias, rows, like)) return false;
-  if (epilogue.norm_weight.defined() && !vector_of(epilogue.norm_weight, width, like)) return false;
+  if (epilogue.norm_weight.defined() &&
+      (!vector_of(epilogue.norm_weight, width, like) || width > kernels::gemv_max_width(dtype)))
+    return false;
+  if (epilogue.rope.cos.defined() &&
+      (epilogue.swiglu || epilogue.residual.defined() || !gemv_rope_applies(weight, epilogue.rope, like)))
+    return false;
   return !epilogue.swiglu || rows % 2 == 0;
+}
+
+bool gemv_rope_applies(const torch::Tensor& weight, const GemvRopeStore& rope, const torch::Tensor& like) {
+  const torch::Tensor& k_cache = rope.k_cache;
+  if (!on_cuda(like) || !weight.defined() || !k_cache.defined() || !rope.v_cache.defined() || !rope.slot.defined())
+    return false;
+  if (k_cache.dim() != 4 || k_cache.size(0) != 1 || k_cache.size(1) != rope.kv_heads || k_cache.stride(3) != 1 ||
+      k_cache.scalar_type() != like.scalar_type() || k_cache.device() != like.device() || !inference(k_cache) ||
+      rope.v_cache.sizes() != k_cache.sizes() || rope.v_cache.strides() != k_cache.strides() ||
+      rope.v_cache.scalar_type() != k_cache.scalar_type() || rope.v_cache.device() != k_cache.device() ||
+      !inference(rope.v_cache))
+    return false;
+  const int64_t head_dim = k_cache.size(3);
+  if (head_dim % 2 != 0 || rope.heads <= 0 || rope.kv_heads <= 0 || weight.dim() != 2 ||
+      weight.size(0) != (rope.heads + 2 * rope.kv_heads) * head_dim)
+    return false;
+  return vector_of(rope.cos, head_dim, like) && vector_of(rope.sin, head_dim, like) &&
+         rope.slot.scalar_type() == torch::kInt64 && rope.slot.numel() >= 1 && rope.slot.device() == like.device();
 }
 
 torch::Tensor gemv(const torch::Tensor& x, const torch::Tensor& weight, const GemvEpilogue& epilogue) {
@@ -51,6 +77,20 @@ torch::Tensor gemv(const torch::Tensor& x, const torch::Tensor& weight, const Ge
   if (epilogue.bias.defined()) args.bias = epilogue.bias.data_ptr();
   if (epilogue.residual.defined()) args.residual = epilogue.residual.data_ptr();
   args.swiglu = epilogue.swiglu;
+  if (const GemvRopeStore& rope = epilogue.rope; rope.cos.defined()) {
+    TORCH_CHECK(gemv_rope_applies(weight, rope, x) && !epilogue.residual.defined() && !epilogue.swiglu,
+                "gemv: the rotary embedding does not apply to these angles, caches and slot");
+    args.rope.cos = rope.cos.data_ptr();
+    args.rope.sin = rope.sin.data_ptr();
+    args.rope.head_dim = rope.k_cache.size(3);
+    args.rope.q_rows = rope.heads * args.rope.head_dim;
+    args.rope.kv_rows = rope.kv_heads * args.rope.head_dim;
+    args.rope.k_cache = rope.k_cache.data_ptr();
+    args.rope.v_cache = rope.v_cache.data_ptr();
+    args.rope.cache_head_stride = rope.k_cache.stride(1);
+    args.rope.cache_position_stride = rope.k_cache.stride(2);
+    args.rope.slot = rope.slot.data_ptr<int64_t>();
+  }
   args.y = y.data_ptr();
   kernels::gemv(dtype_of(x), args, stream_of(x));
   return y;

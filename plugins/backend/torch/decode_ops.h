@@ -7,21 +7,39 @@
 
 namespace lmf::torch_backend::fused {
 
-// y = W · norm(x) + bias, then + residual or SwiGLU, for x of one row ([1, 1, width] or
-// [width]): kernels::gemv. `norm_weight` (optional) applies RMSNorm with `eps` first;
-// `residual` (x's shape with W's rows) is added after; `swiglu` reads W as gate rows then
-// up rows and returns silu(gate)·up. The result has x's shape with the output width.
+// The rotary embedding and the KV-cache write of a decode step (rope_and_store's work) on
+// the output of the fused q/k/v projection: W's rows are `heads` heads of q, then
+// `kv_heads` heads of k and of v, head_dim = the caches' last size. After the bias, q's
+// and k's heads are turned by cos/sin ([1, 1, 1, head_dim]: one sequence's one position),
+// and k and v written into the caches [1, kv_heads, capacity, head_dim] at the position
+// held in `slot` (device int64 [1]). The result holds the turned q, the turned k and v.
+struct GemvRopeStore {
+  torch::Tensor cos, sin;
+  torch::Tensor k_cache, v_cache;
+  torch::Tensor slot;
+  int64_t heads = 0, kv_heads = 0;
+};
+
+// y = W · norm(x) + bias, then + residual, SwiGLU or the rotary embedding, for x of one row
+// ([1, 1, width] or [width]): kernels::gemv. `norm_weight` (optional) applies RMSNorm with
+// `eps` first; `residual` (x's shape with W's rows) is added after; `swiglu` reads W as gate
+// rows then up rows and returns silu(gate)·up; `rope` (where its cos is defined) as above.
+// The result has x's shape with the output width.
 struct GemvEpilogue {
   torch::Tensor bias;
   torch::Tensor norm_weight;
   double eps = 0.0;
   torch::Tensor residual;
   bool swiglu = false;
+  GemvRopeStore rope;
 };
 // Whether the kernel takes this weight, bias and norm weight for inputs like `like` (its
 // dtype and device). Checked once per weight layout; gemv() itself requires x and the
 // residual to be contiguous, aligned vectors of `like`'s kind (fresh activations are).
 bool gemv_applies(const torch::Tensor& weight, const GemvEpilogue& epilogue, const torch::Tensor& like);
+// Whether the kernel takes these angles, caches and slot for this q/k/v weight (cheap:
+// checked every step, since the angles are the step's).
+bool gemv_rope_applies(const torch::Tensor& weight, const GemvRopeStore& rope, const torch::Tensor& like);
 torch::Tensor gemv(const torch::Tensor& x, const torch::Tensor& weight, const GemvEpilogue& epilogue);
 
 // softmax(q·kᵀ·scale)·v of one query per sequence, q [B,H,1,D], over the keys of the

@@ -33,7 +33,17 @@ class WeightTaker {
     return tensor;
   }
   Linear linear(const std::string& prefix, int64_t out, int64_t in, bool bias) {
-    Linear layer{take(prefix + ".weight", {out, in}), {}};
+    Linear layer;
+    if (auto packed = weights_.packed(prefix)) {  // Note [Packed weights]
+      if (packed->out_features() != out || packed->in_features() != in)
+        sdk::fail(LMF_ERR_DATA, weights_.folder() + ": quantized module " + prefix + " is [" +
+                                    std::to_string(packed->out_features()) + ", " +
+                                    std::to_string(packed->in_features()) + "] but config.json implies " +
+                                    shape_text({out, in}));
+      layer.packed = std::move(packed);
+    } else {
+      layer.weight = take(prefix + ".weight", {out, in});
+    }
     if (bias) layer.bias = take(prefix + ".bias", {out});
     return layer;
   }
@@ -110,8 +120,10 @@ Decoder::Decoder(ModelConfig config, Weights& weights, torch::Device device, boo
     layer.gate_proj = w.linear(p + ".mlp.gate_proj", c.intermediate_size, c.hidden_size, c.mlp_bias);
     layer.up_proj = w.linear(p + ".mlp.up_proj", c.intermediate_size, c.hidden_size, c.mlp_bias);
     layer.down_proj = w.linear(p + ".mlp.down_proj", c.hidden_size, c.intermediate_size, c.mlp_bias);
-    // All-or-none biases can fuse (always so in Llama and Qwen2).
-    if (fuse_projections && layer.q_proj.bias.defined() == layer.k_proj.bias.defined() &&
+    // All-or-none biases can fuse (always so in Llama and Qwen2); packed weights do not.
+    const bool dense = !layer.q_proj.packed && !layer.k_proj.packed && !layer.v_proj.packed &&
+                       !layer.gate_proj.packed && !layer.up_proj.packed;
+    if (fuse_projections && dense && layer.q_proj.bias.defined() == layer.k_proj.bias.defined() &&
         layer.k_proj.bias.defined() == layer.v_proj.bias.defined()) {
       layer.qkv_proj = fuse({&layer.q_proj, &layer.k_proj, &layer.v_proj},
                             {p + ".self_attn.q_proj", p + ".self_attn.k_proj", p + ".self_attn.v_proj"}, weights);

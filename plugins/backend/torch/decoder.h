@@ -6,6 +6,7 @@
 
 #include "kv_cache.h"
 #include "model_config.h"
+#include "packed_weight.h"
 #include "rope.h"
 #include "weights.h"
 
@@ -30,13 +31,18 @@ class LinearAdapter {
 };
 
 struct Linear {
-  torch::Tensor weight;  // [out, in]
+  torch::Tensor weight;  // [out, in]; undefined when `packed` holds the weight
   torch::Tensor bias;    // [out] or undefined
   std::shared_ptr<const LinearAdapter> adapter;  // null: none
+  std::shared_ptr<const PackedWeight> packed;    // Note [Packed weights]; null: `weight`
+
+  int64_t out_features() const { return packed ? packed->out_features() : weight.size(0); }
+  int64_t in_features() const { return packed ? packed->in_features() : weight.size(1); }
 
   torch::Tensor operator()(const torch::Tensor& x) const { return adapted(x, base(x)); }
   // x·Wᵀ + b, without the adapter.
   torch::Tensor base(const torch::Tensor& x) const {
+    if (packed) return bias.defined() ? packed->matmul(x) + bias : packed->matmul(x);
     return bias.defined() ? torch::linear(x, weight, bias) : torch::linear(x, weight);
   }
   // `out` (this Linear's base output for x, possibly a slice of a fused projection's:
@@ -174,7 +180,7 @@ class Decoder {
   RotaryTable rotary_;
   bool fused_attention_ = true;
   bool fused_kernels_ = true;
-  bool decode_kernels_ = false;
+  bool decode_kernels_ = true;
   bool fused_projections_ = false;
   bool cuda_graphs_ = true;
   bool activation_checkpointing_ = false;

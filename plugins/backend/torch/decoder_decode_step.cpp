@@ -1,6 +1,6 @@
 // A one-token step of one sequence through the decode kernels (Note [Decode kernels],
-// kernels/decode_kernels.cu): 6 kernels a layer, the residual stream carried by the
-// projections' epilogues.
+// kernels/decode_kernels.cu): 5 kernels a layer, the residual stream carried by the
+// projections' epilogues, the rotary embedding and the cache write by q/k/v's.
 #include "decoder.h"
 
 #include "decode_ops.h"
@@ -52,17 +52,25 @@ torch::Tensor Decoder::decode_kernel_layers(torch::Tensor h, const ForwardContex
     const DecoderLayer& layer = layers_[i];
     const torch::Tensor& k_cache = cache.keys(static_cast<int64_t>(i));
     const torch::Tensor& v_cache = cache.values(static_cast<int64_t>(i));
-    torch::Tensor qkv =
-        fused::gemv(h, layer.qkv_proj.weight, {layer.qkv_proj.bias, layer.input_norm, config_.rms_norm_eps});
-    torch::Tensor q = heads(qkv.narrow(-1, 0, q_size), config_.num_heads);
-    torch::Tensor k = heads(qkv.narrow(-1, q_size, kv_size), config_.num_kv_heads);
-    torch::Tensor v = heads(qkv.narrow(-1, q_size + kv_size, kv_size), config_.num_kv_heads);
-    if (fused::rope_and_store_applies(q, k, v, angles.cos, angles.sin, k_cache)) {
-      q = fused::rope_and_store(q, k, v, angles.cos, angles.sin, k_cache, v_cache, slot);
+    fused::GemvEpilogue qkv_epilogue{layer.qkv_proj.bias, layer.input_norm, config_.rms_norm_eps};
+    qkv_epilogue.rope = {angles.cos, angles.sin, k_cache, v_cache, slot, config_.num_heads, config_.num_kv_heads};
+    torch::Tensor q;
+    if (fused::gemv_rope_applies(layer.qkv_proj.weight, qkv_epilogue.rope, h)) {
+      // The rotary embedding and the cache write in the projection's epilogue.
+      q = heads(fused::gemv(h, layer.qkv_proj.weight, qkv_epilogue).narrow(-1, 0, q_size), config_.num_heads);
     } else {
-      std::tie(q, k) = RotaryTable::rotate(q, k, angles, /*fused=*/true);
-      cache.write_slot(static_cast<int64_t>(i), k, v, slot);
-      q = q.contiguous();
+      qkv_epilogue.rope = {};
+      torch::Tensor qkv = fused::gemv(h, layer.qkv_proj.weight, qkv_epilogue);
+      q = heads(qkv.narrow(-1, 0, q_size), config_.num_heads);
+      torch::Tensor k = heads(qkv.narrow(-1, q_size, kv_size), config_.num_kv_heads);
+      torch::Tensor v = heads(qkv.narrow(-1, q_size + kv_size, kv_size), config_.num_kv_heads);
+      if (fused::rope_and_store_applies(q, k, v, angles.cos, angles.sin, k_cache)) {
+        q = fused::rope_and_store(q, k, v, angles.cos, angles.sin, k_cache, v_cache, slot);
+      } else {
+        std::tie(q, k) = RotaryTable::rotate(q, k, angles, /*fused=*/true);
+        cache.write_slot(static_cast<int64_t>(i), k, v, slot);
+        q = q.contiguous();
+      }
     }
     torch::Tensor attended;
     if (fused::decode_attention_applies(q, k_cache, context.key_valid)) {

@@ -1,5 +1,6 @@
 #include "loaded_model.h"
 
+#include "quantize/quantize_on_load.h"
 #include "quantize/quantized_load.h"
 
 #include <lmf/sdk/error.h>
@@ -22,6 +23,22 @@ json read_optional_json(const fs::path& path) {
   } catch (const json::parse_error& e) {
     sdk::fail(LMF_ERR_DATA, path.string() + ": not valid JSON: " + e.what());
   }
+}
+
+// null, or {"quantizer": NAME, "config": {...}} with "config" defaulting to {}.
+json quantize_on_load_option(const json& value) {
+  if (value.is_null()) return value;
+  const auto quantizer = value.is_object() ? value.find("quantizer") : value.end();
+  if (quantizer == value.end() || !quantizer->is_string())
+    sdk::fail(LMF_ERR_INVALID_ARGUMENT,
+              "load option quantize_on_load must be {\"quantizer\": NAME, \"config\": {...}} or null, got " + value.dump());
+  for (const auto& [field, unused] : value.items())
+    if (field != "quantizer" && field != "config")
+      sdk::fail(LMF_ERR_INVALID_ARGUMENT, "load option quantize_on_load: unknown field \"" + field + "\" (quantizer, config)");
+  const json config = value.value("config", json::object());
+  if (!config.is_object())
+    sdk::fail(LMF_ERR_INVALID_ARGUMENT, "load option quantize_on_load: \"config\" must be an object, got " + config.dump());
+  return json{{"quantizer", *quantizer}, {"config", config}};
 }
 
 }  // namespace
@@ -47,6 +64,12 @@ LoadOptions LoadOptions::from_json(const json& options, const LoadOptions& defau
     else if (key == "fused_kernels") {
       if (!value.is_boolean()) sdk::fail(LMF_ERR_INVALID_ARGUMENT, "load option fused_kernels must be true or false");
       out.fused_kernels = value.get<bool>();
+    } else if (key == "packed_weights") {
+      out.packed_weights = text();
+      if (out.packed_weights != "auto" && out.packed_weights != "on" && out.packed_weights != "off")
+        sdk::fail(LMF_ERR_INVALID_ARGUMENT, "load option packed_weights must be auto, on or off");
+    } else if (key == "quantize_on_load") {
+      out.quantize_on_load = quantize_on_load_option(value);
     } else if (key == "decode_kernels") {
       if (!value.is_boolean()) sdk::fail(LMF_ERR_INVALID_ARGUMENT, "load option decode_kernels must be true or false");
       out.decode_kernels = value.get<bool>();
@@ -56,7 +79,7 @@ LoadOptions LoadOptions::from_json(const json& options, const LoadOptions& defau
     } else {
       sdk::fail(LMF_ERR_INVALID_ARGUMENT,
                 "unknown load option \"" + key +
-                    "\" (device, dtype, fused_attention, fused_kernels, decode_kernels, fuse_projections, cuda_graphs, tokenizer)");
+                    "\" (device, dtype, fused_attention, fused_kernels, decode_kernels, fuse_projections, packed_weights, quantize_on_load, cuda_graphs, tokenizer)");
     }
   }
   return out;
@@ -89,9 +112,18 @@ std::unique_ptr<LoadedModel> LoadedModel::load(const std::string& folder, const 
   model->config = read_model_config(folder);
   const torch::Device device = resolve_device(options.device);
   const torch::ScalarType dtype = resolve_dtype(options.dtype, model->config, device);
-  model->weights = Weights::load(folder, device, dtype);
+  if (!options.quantize_on_load.is_null()) {  // Note [Quantized on load]
+    if (model->config.raw.contains("quantization_config"))
+      sdk::fail(LMF_ERR_INVALID_ARGUMENT, folder + ": load option quantize_on_load: the checkpoint is quantized already");
+    model->weights = Weights::load(folder, torch::kCPU, std::nullopt);  // mapped: no copy
+    quantize_modules_on_load(model->weights, model->config, options.quantize_on_load["quantizer"].get<std::string>(),
+                             options.quantize_on_load["config"], device, dtype);
+  } else {
+    model->weights = Weights::load(folder, device, dtype);
+  }
   if (model->config.raw.contains("quantization_config"))
-    add_dequantized_modules(folder, model->config.raw["quantization_config"], model->weights, device, dtype);
+    add_quantized_modules(folder, model->config.raw["quantization_config"], model->weights, device, dtype,
+                          options.packed_weights);
   const bool fuse = options.fuse_projections == "on" || (options.fuse_projections == "auto" && device.is_cuda());
   model->decoder = std::make_unique<Decoder>(model->config, model->weights, device, fuse);
   model->decoder->set_fused_attention(options.fused_attention);

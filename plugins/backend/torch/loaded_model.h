@@ -23,8 +23,11 @@ struct LoadOptions {
   std::string tokenizer = "hf"; // tokenizer component for tokenizer.json; "" for none
   bool cuda_graphs = true;      // decode steps as CUDA graphs (CUDA builds)
   bool fused_kernels = true;    // RMSNorm/SwiGLU/RoPE as fused CUDA kernels (CUDA builds)
-  bool decode_kernels = false;  // Note [Decode kernels]: batch-1 decode steps through them (CUDA builds)
+  bool decode_kernels = true;   // Note [Decode kernels]: batch-1 decode steps through them (CUDA builds)
   std::string fuse_projections = "auto";  // auto (on CUDA) | on | off: Note [Fused projections]
+  std::string packed_weights = "auto";    // auto (on CUDA) | on | off: Note [Packed weights]
+  // null, or {"quantizer": NAME, "config": {...}}: Note [Quantized on load]
+  nlohmann::json quantize_on_load;
 
   static LoadOptions from_json(const nlohmann::json& options, const LoadOptions& defaults);
 };

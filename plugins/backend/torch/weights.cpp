@@ -7,6 +7,8 @@
 
 #include <lmf/sdk/error.h>
 
+#include <algorithm>
+
 namespace lmf::torch_backend {
 namespace ckpt = lmf::checkpoint;
 
@@ -104,6 +106,33 @@ void Weights::replace(const std::string& name, torch::Tensor tensor) {
   mapped_.erase(name);
 }
 
+void Weights::erase(const std::string& name) {
+  if (tensors_.erase(name) == 0) return;
+  order_.erase(std::remove(order_.begin(), order_.end(), name), order_.end());
+  used_.erase(name);
+  mapped_.erase(name);
+}
+
+void Weights::move_to(torch::Device device, torch::ScalarType dtype) {
+  for (auto& [name, tensor] : tensors_) {
+    const torch::ScalarType wanted = torch::isFloatingType(tensor.scalar_type()) ? dtype : tensor.scalar_type();
+    if (tensor.device() == device && tensor.scalar_type() == wanted) continue;
+    tensor = tensor.to(device, wanted, /*non_blocking=*/false, /*copy=*/true);
+    mapped_.erase(name);
+  }
+  if (mapped_.empty()) mapping_.reset();
+}
+
+void Weights::add_packed(const std::string& module, std::shared_ptr<const PackedWeight> weight) {
+  TORCH_CHECK(weight != nullptr && !packed_.count(module), "Weights::add_packed: ", module);
+  packed_.emplace(module, std::move(weight));
+}
+
+std::shared_ptr<const PackedWeight> Weights::packed(const std::string& module) const {
+  auto it = packed_.find(module);
+  return it == packed_.end() ? nullptr : it->second;
+}
+
 torch::Tensor Weights::find(const std::string& name) const {
   auto it = tensors_.find(name);
   return it == tensors_.end() ? torch::Tensor() : it->second;
@@ -119,6 +148,8 @@ std::vector<std::string> Weights::unused() const {
 size_t Weights::parameter_count() const {
   size_t count = 0;
   for (const auto& [name, tensor] : tensors_) count += tensor.numel();
+  for (const auto& [module, weight] : packed_)
+    count += static_cast<size_t>(weight->out_features() * weight->in_features());
   return count;
 }
 
@@ -131,6 +162,7 @@ size_t Weights::mapped_bytes() const {
 size_t Weights::bytes() const {
   size_t total = 0;
   for (const auto& [name, tensor] : tensors_) total += tensor.numel() * tensor.element_size();
+  for (const auto& [module, weight] : packed_) total += weight->bytes();
   return total;
 }
 

@@ -2,6 +2,8 @@
 // loaded from a Hugging Face folder's safetensors files.
 #pragma once
 
+#include "packed_weight.h"
+
 #include <torch/torch.h>
 
 #include <map>
@@ -41,6 +43,20 @@ class Weights {
   void add(const std::string& name, torch::Tensor tensor);
   // Puts `tensor` (same shape and dtype) in place of the tensor called `name`.
   void replace(const std::string& name, torch::Tensor tensor);
+  // Drops the tensor called `name` (a quantized module's part that its packed layer now
+  // holds, so that the memory is freed); it counts as used.
+  void erase(const std::string& name);
+
+  // Every tensor onto `device`, the floating-point ones in `dtype` (mapped views become
+  // copies), one tensor at a time.
+  void move_to(torch::Device device, torch::ScalarType dtype);
+
+  // Note [Packed weights]: `module` (e.g. "model.layers.0.mlp.up_proj") computes through
+  // `weight` instead of a "<module>.weight" tensor.
+  void add_packed(const std::string& module, std::shared_ptr<const PackedWeight> weight);
+  // The packed weight of `module`, or null.
+  std::shared_ptr<const PackedWeight> packed(const std::string& module) const;
+  bool has_packed() const { return !packed_.empty(); }
 
   // Names in checkpoint order; the tensors a Decoder did not take are reported by `unused`.
   const std::vector<std::string>& names() const { return order_; }
@@ -65,6 +81,7 @@ class Weights {
   std::map<std::string, torch::Tensor> tensors_;
   std::map<std::string, bool> used_;
   std::set<std::string> mapped_;
+  std::map<std::string, std::shared_ptr<const PackedWeight>> packed_;
   std::shared_ptr<void> mapping_;  // keeps the files mapped while views of them live
 };
 

@@ -54,6 +54,7 @@
 // fewer instructions a step (addresses advanced by a constant stride, one bound check a
 // batch), two batches in flight a warp, more warps resident.
 #include "plugins/quantizer/common/gptq_kernels_cuda.h"
+#include "plugins/quantizer/common/cuda_dtypes.cuh"
 
 #include "plugins/quantizer/common/gptq_kernel_parts.h"
 
@@ -88,30 +89,8 @@ __device__ __forceinline__ int64_t min64(int64_t a, int64_t b) {
   return a < b ? a : b;
 }
 
-__device__ __forceinline__ float to_float(float x) {
-  return x;
-}
-__device__ __forceinline__ float to_float(__half x) {
-  return __half2float(x);
-}
-__device__ __forceinline__ float to_float(__nv_bfloat16 x) {
-  return __bfloat162float(x);
-}
-
-template <typename T>
-__device__ __forceinline__ T from_float(float x);
-template <>
-__device__ __forceinline__ float from_float<float>(float x) {
-  return x;
-}
-template <>
-__device__ __forceinline__ __half from_float<__half>(float x) {
-  return __float2half_rn(x);
-}
-template <>
-__device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float x) {
-  return __float2bfloat16_rn(x);
-}
+using cuda::from_float;
+using cuda::to_float;
 
 __device__ __forceinline__ void store_value(void* y, DeviceDtype dtype, int64_t i, float v) {
   switch (dtype) {

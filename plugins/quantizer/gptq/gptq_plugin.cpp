@@ -1,7 +1,7 @@
 // The gptq quantizer (docs/quantization.md, "gptq"): GPTQ (gptq_solver.h) behind the
 // quantizer ABI. `observe` accumulates each layer's Hessian from its calibration inputs;
 // `quantize` runs GPTQ on it and packs the result in the GPTQ checkpoint layout that rtn
-// shares (plugins/quantizer/common), whose CPU kernels serve dequantize and matmul.
+// shares (plugins/quantizer/common), whose CPU and CUDA kernels serve dequantize and matmul.
 #include "gptq_solver.h"
 #include "hessian_accumulator.h"
 
@@ -76,8 +76,9 @@ class Gptq final : public lmf::sdk::Quantizer {
             {"group_sizes", lmf::quant::advertised_group_sizes(options_.group_size)},
             {"symmetric", {true, false}},
             {"needs_calibration", true},
-            {"devices", {"cpu"}},
-            {"ops", {"dequantize", "matmul", "import_layer"}}};
+            {"devices", lmf::quant::gptq_layer_devices()},
+            {"ops", {"dequantize", "matmul", "import_layer"}},
+            {"matmul_tokens", lmf::quant::gptq_layer_matmul_tokens()}};
   }
 
   void observe(std::string_view layer, const DLTensor& inputs) override {
@@ -140,13 +141,12 @@ class Gptq final : public lmf::sdk::Quantizer {
     return lmf::quant::import_gptq_layer(tensors, format);
   }
 
-  void dequantize(const QuantizedLayer& layer, DLTensor& weight, void* /*stream*/) override {
-    lmf::quant::dequantize_gptq_layer(layer, weight);
+  void dequantize(const QuantizedLayer& layer, DLTensor& weight, void* stream) override {
+    lmf::quant::dequantize_gptq_layer(layer, weight, stream);
   }
 
-  void matmul(const QuantizedLayer& layer, const DLTensor& x, DLTensor& y,
-              void* /*stream*/) override {
-    lmf::quant::matmul_gptq_layer(layer, x, y);
+  void matmul(const QuantizedLayer& layer, const DLTensor& x, DLTensor& y, void* stream) override {
+    lmf::quant::matmul_gptq_layer(layer, x, y, stream);
   }
 
  private:

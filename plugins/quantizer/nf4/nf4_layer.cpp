@@ -2,6 +2,7 @@
 
 #include "plugins/quantizer/nf4/nf4_blocks.h"
 #include "plugins/quantizer/nf4/nf4_codebook.h"
+#include "plugins/quantizer/nf4/nf4_device_layer.h"
 
 #include <cstring>
 #include <map>
@@ -151,6 +152,34 @@ void Nf4Layer::decode_block_absmax() {
 Nf4View Nf4Layer::view() const {
   return Nf4View{format_.out_features, format_.in_features, format_.block_size,
                  tensor(kWeight).data<uint8_t>(), block_absmax_.data()};
+}
+
+Nf4Layer::~Nf4Layer() = default;
+
+Nf4StoredView Nf4Layer::stored_view() const {
+  Nf4StoredView view;
+  view.out_features = format_.out_features;
+  view.in_features = format_.in_features;
+  view.block_size = format_.block_size;
+  view.packed = tensor(kWeight).data<uint8_t>();
+  view.double_quant = format_.double_quant;
+  if (!format_.double_quant) {
+    view.absmax = tensor(kAbsmax).data<float>();
+    return view;
+  }
+  view.absmax_codes = tensor(kAbsmax).data<uint8_t>();
+  view.nested_absmax = tensor(kNestedAbsmax).data<float>();
+  view.nested_map = tensor(kNestedQuantMap).data<float>();
+  view.nested_offset = *tensor(kNestedOffset).data<float>();
+  view.nested_block_size = format_.nested_block_size;
+  return view;
+}
+
+const Nf4DeviceLayer& Nf4Layer::on_device(int device, void* stream) const {
+  std::lock_guard<std::mutex> lock(devices_mutex_);
+  std::unique_ptr<Nf4DeviceLayer>& copy = devices_[device];
+  if (!copy) copy = std::make_unique<Nf4DeviceLayer>(stored_view(), device, stream);
+  return *copy;
 }
 
 }  // namespace lmf::quant::nf4

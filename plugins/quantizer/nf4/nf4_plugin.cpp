@@ -2,7 +2,9 @@
 // packing and double quantization of bitsandbytes' quantize_4bit(quant_type="nf4"), in the
 // layout transformers saves (Note [NF4 checkpoint layout]; docs/quantization.md, "nf4").
 #include "plugins/quantizer/nf4/nf4_blocks.h"
+#include "plugins/quantizer/nf4/nf4_cuda_ops.h"
 #include "plugins/quantizer/nf4/nf4_kernels.h"
+#include "plugins/quantizer/nf4/nf4_kernels_cuda.h"
 #include "plugins/quantizer/nf4/nf4_layer.h"
 #include "plugins/quantizer/nf4/nf4_layout.h"
 
@@ -93,13 +95,17 @@ class Nf4Quantizer final : public lmf::sdk::Quantizer {
   }
 
   Json capabilities() override {
-    return {{"formats", {"nf4"}},
-            {"bits", {4}},
-            {"group_sizes", {block_size_}},
-            {"symmetric", {true}},
-            {"needs_calibration", false},
-            {"devices", {"cpu"}},
-            {"ops", {"dequantize", "matmul", "import_layer"}}};
+    Json caps = {{"formats", {"nf4"}},
+                 {"bits", {4}},
+                 {"group_sizes", {block_size_}},
+                 {"symmetric", {true}},
+                 {"needs_calibration", false},
+                 {"devices", lmf::quant::nf4::nf4_devices()},
+                 {"ops", {"dequantize", "matmul", "import_layer"}}};
+    // Beyond this many tokens a backend had better dequantize once and run a dense matmul.
+    if (lmf::quant::nf4::nf4_cuda_kernels_compiled())
+      caps["matmul_tokens"] = lmf::quant::nf4::kNf4MatvecMaxTokens;
+    return caps;
   }
 
   std::unique_ptr<QuantizedLayer> quantize(std::string_view layer,
@@ -131,17 +137,19 @@ class Nf4Quantizer final : public lmf::sdk::Quantizer {
     }
   }
 
-  void dequantize(const QuantizedLayer& layer, DLTensor& weight,
-                  void* /*stream: CPU only*/) override {
+  void dequantize(const QuantizedLayer& layer, DLTensor& weight, void* stream) override {
     const Nf4Layer& nf4 = own_layer(layer);
+    if (lmf::quant::nf4::on_cuda(weight))
+      return lmf::quant::nf4::dequantize_on_cuda(nf4, weight, stream);
     TensorView w = expect_float_tensor(weight, "dequantize: weight",
                                        {layer.out_features(), layer.in_features()});
     lmf::quant::nf4::nf4_dequantize(nf4.view(), w.data<float>());
   }
 
-  void matmul(const QuantizedLayer& layer, const DLTensor& x, DLTensor& y,
-              void* /*stream: CPU only*/) override {
+  void matmul(const QuantizedLayer& layer, const DLTensor& x, DLTensor& y, void* stream) override {
     const Nf4Layer& nf4 = own_layer(layer);
+    if (lmf::quant::nf4::on_cuda(x) || lmf::quant::nf4::on_cuda(y))
+      return lmf::quant::nf4::matmul_on_cuda(nf4, x, y, stream);
     TensorView in(x, "matmul: x");
     in.expect_cpu(dtype_of<float>(), 2);
     const int64_t tokens = in.dim(0);

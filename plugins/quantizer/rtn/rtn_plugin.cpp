@@ -73,8 +73,9 @@ class Rtn final : public lmf::sdk::Quantizer {
             {"group_sizes", {settings_.group_size}},
             {"symmetric", {settings_.sym}},
             {"needs_calibration", false},
-            {"devices", {"cpu"}},
-            {"ops", {"dequantize", "matmul", "import_layer"}}};
+            {"devices", lmf::quant::gptq_layer_devices()},
+            {"ops", {"dequantize", "matmul", "import_layer"}},
+            {"matmul_tokens", lmf::quant::gptq_layer_matmul_tokens()}};
   }
 
   std::unique_ptr<QuantizedLayer> quantize(std::string_view layer,
@@ -96,13 +97,12 @@ class Rtn final : public lmf::sdk::Quantizer {
     return lmf::quant::import_gptq_layer(tensors, format);
   }
 
-  void dequantize(const QuantizedLayer& layer, DLTensor& weight, void* /*CPU only*/) override {
-    lmf::quant::dequantize_gptq_layer(layer, weight);
+  void dequantize(const QuantizedLayer& layer, DLTensor& weight, void* stream) override {
+    lmf::quant::dequantize_gptq_layer(layer, weight, stream);
   }
 
-  void matmul(const QuantizedLayer& layer, const DLTensor& x, DLTensor& y,
-              void* /*CPU only*/) override {
-    lmf::quant::matmul_gptq_layer(layer, x, y);
+  void matmul(const QuantizedLayer& layer, const DLTensor& x, DLTensor& y, void* stream) override {
+    lmf::quant::matmul_gptq_layer(layer, x, y, stream);
   }
 
  private:

@@ -6,9 +6,6 @@
 #include "checkpoint/checkpoint_folder.h"
 #include "driver_support.h"
 #include "quantize/quantize_model.h"
-#include "tests/hosts/random_shards.h"
-#include "tests/support/temp_dir.h"
-#include "trainer/training_examples.h"
 
 #include <lmf/sdk/error.h>
 #include <nlohmann/json.hpp>
@@ -23,49 +20,12 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-constexpr int64_t kSamples = 16, kSeqLength = 32;
-
 json read_json(const fs::path& file) {
   std::ifstream in(file);
   return json::parse(in);
 }
 
-class AwqDriverBase : public DriverTest {
- protected:
-  void SetUp() override {
-    DriverTest::SetUp();
-    lmf::cli_test::write_random_shards(shards(), 128, 24, 40);
-  }
-  fs::path shards() const { return dir_.path() / "shards"; }
-
-  QuantizeConfig config(const std::string& quantizer, json quantizer_config,
-                        const std::string& output) const {
-    QuantizeConfig c;
-    c.quantizer = quantizer;
-    c.quantizer_config = std::move(quantizer_config);
-    c.output = (dir_.path() / output).string();
-    c.calibration_shards = shards().string();
-    c.samples = kSamples;
-    c.seq_length = kSeqLength;
-    c.batch = 4;
-    return c;
-  }
-
-  // The calibration blocks the driver takes (every one of them, as samples = blocks here).
-  torch::Tensor calibration_ids(int64_t vocab) const {
-    std::unique_ptr<ExampleSet> blocks =
-        token_blocks(shards().string(), "train", kSeqLength, vocab);
-    std::vector<int64_t> ids;
-    for (int64_t s = 0; s < kSamples; ++s) {
-      const std::vector<int64_t> block = blocks->at(s * blocks->size() / kSamples).front().ids;
-      ids.insert(ids.end(), block.begin(), block.end());
-    }
-    return torch::tensor(ids, torch::kInt64).view({kSamples, kSeqLength});
-  }
-
-  lmf::testing::TempDir dir_;
-};
-
+using AwqDriverBase = CalibratedDriverTest;
 class AwqDriver : public AwqDriverBase, public ::testing::WithParamInterface<const char*> {};
 class AwqDriverOptions : public AwqDriverBase {};
 

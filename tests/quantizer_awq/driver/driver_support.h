@@ -1,12 +1,16 @@
 // What the driver tests share: a host whose registry holds the awq and rtn plugins (the
 // quantize driver finds its quantizer through the host API, as in `lmforge quantize`), the
-// fixture models loaded for exact fp32 parity, and their logits.
+// fixture models loaded for exact fp32 parity, their logits, and calibration shards.
 #pragma once
 
 #include "backend_test_support.h"
 #include "core/plugin/loaded_plugin.h"
 #include "core/plugin/registry.h"
+#include "quantize/quantize_config.h"
+#include "tests/hosts/random_shards.h"
 #include "tests/support/recording_services.h"
+#include "tests/support/temp_dir.h"
+#include "trainer/training_examples.h"
 
 #include <lmf/sdk/host.h>
 
@@ -59,6 +63,46 @@ class DriverTest : public ::testing::Test {
   lmf::testing::RecordingServices services_;
   lmf::plugin::PluginRegistry registry_{services_};
   lmf_host host_{};
+};
+
+// DriverTest with random calibration shards in a temporary folder and quantize configs
+// that read them.
+class CalibratedDriverTest : public DriverTest {
+ protected:
+  static constexpr int64_t kSamples = 16, kSeqLength = 32;
+
+  void SetUp() override {
+    DriverTest::SetUp();
+    lmf::cli_test::write_random_shards(shards(), 128, 24, 40);
+  }
+  std::filesystem::path shards() const { return dir_.path() / "shards"; }
+
+  QuantizeConfig config(const std::string& quantizer, nlohmann::json quantizer_config,
+                        const std::string& output) const {
+    QuantizeConfig c;
+    c.quantizer = quantizer;
+    c.quantizer_config = std::move(quantizer_config);
+    c.output = (dir_.path() / output).string();
+    c.calibration_shards = shards().string();
+    c.samples = kSamples;
+    c.seq_length = kSeqLength;
+    c.batch = 4;
+    return c;
+  }
+
+  // The calibration blocks the driver takes (every one of them, as samples = blocks here).
+  torch::Tensor calibration_ids(int64_t vocab) const {
+    std::unique_ptr<ExampleSet> blocks =
+        token_blocks(shards().string(), "train", kSeqLength, vocab);
+    std::vector<int64_t> ids;
+    for (int64_t s = 0; s < kSamples; ++s) {
+      const std::vector<int64_t> block = blocks->at(s * blocks->size() / kSamples).front().ids;
+      ids.insert(ids.end(), block.begin(), block.end());
+    }
+    return torch::tensor(ids, torch::kInt64).view({kSamples, kSeqLength});
+  }
+
+  lmf::testing::TempDir dir_;
 };
 
 }  // namespace lmf::torch_backend::testing

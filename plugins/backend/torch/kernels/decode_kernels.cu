@@ -7,47 +7,56 @@
 //
 //   gemv: the RMSNorm before a projection runs in its prologue (each block normalises
 //     the input itself: it is a few KB, read from L2, and the weight loads are already
-//     in flight while it does), the residual add or the SwiGLU after it in its epilogue.
-//     A layer is then qkv (norm + bias), rope_and_store, attention, o (+ residual),
-//     gate/up (norm + SwiGLU), down (+ residual): 6 kernels instead of 13.
+//     in flight while it does), the residual add, the SwiGLU, or the rotary embedding
+//     and the KV-cache write after it in its epilogue. A layer is then qkv (norm + bias
+//     + rotary embedding + cache write), attention, o (+ residual), gate/up (norm +
+//     SwiGLU), down (+ residual): 5 kernels instead of 13, all launched overlapped
+//     (Note [Overlapped launches]); how the GEMV keeps the memory busy: Note [Loads in
+//     flight].
 //   decode_attention: one query per sequence against a KV cache, split into chunks of
 //     keys over the blocks (flash-decoding), one block per query head and chunk, and the
-//     last block of each head merging the chunks' partial softmaxes — no second kernel.
+//     last block of each head merging the chunks' partial softmaxes — no second kernel
+//     (or, where the chunks are few, the first block of a cluster: Note [Merged in a
+//     cluster]).
 //
 // Rounding follows the unfused decoder (where libtorch rounds to the activations' dtype,
 // these do), so outputs differ from it by the order of fp32 sums and, in the attention,
 // by the fast exponential (__expf, a few ulps).
 //
-// Status (H100, 2026-11-24): with overlapped launches (Note [Overlapped launches])
-// Qwen2-1.5B decodes at 2.09 ms a step against 2.19 through cuBLAS, but Llama-8B at 6.67
-// against 6.41 — cuBLAS streams the large matrices better — so the load option
-// `decode_kernels` stays off by default (docs/benchmarks.md has the profile).
+// Status: docs/benchmarks.md (issue 5) has the decode step's times with and without these
+// kernels; bench/backend/decode_gemv_bench.cu times each projection against cuBLAS.
 #include "kernels/decode_kernels.h"
 
 #include "kernels/device_common.cuh"
 
+#include <cooperative_groups.h>
+
+#include <atomic>
 #include <cmath>
-#include <map>
-#include <mutex>
-#include <tuple>
+#include <cstring>
+#include <limits>
 
 namespace lmf::torch_backend::kernels {
 namespace {
 
 // ---- gemv -------------------------------------------------------------------------
 
-constexpr int kGemvThreads = 256;
-constexpr int kGemvWarps = kGemvThreads / 32;
-// 16-byte loads in flight per lane: 8 of one row, or 4 of each of SwiGLU's two rows.
-template <bool kSwiglu>
-constexpr int kGemvUnroll = kSwiglu ? 4 : 8;
-constexpr int kGemvMinBlocks = 2;  // per multiprocessor: caps registers at 128 a thread
-constexpr int64_t kGemvMaxSharedBytes = 96 * 1024;
+constexpr int kGemvWarps = 8;  // per block
+constexpr int kGemvThreads = 32 * kGemvWarps;
+// Resident blocks a multiprocessor (at most 80 registers a thread): 24 warps; fewer warps
+// with more loads each streamed less (Note [Loads in flight]).
+constexpr int kGemvBlocksPerMultiprocessor = 3;
+// 16-byte loads a lane and row per pass (the most: fewer where a share is shorter).
+constexpr int kGemvLoads = 4;
+constexpr int64_t kGemvMaxSharedBytes = 44 * 1024;  // the normalised x (under 48 KB with the static arrays)
 
-// Weights are read once a step: streamed past L1 and marked first to leave L2.
+// Weights are read once a step: streamed past L1, so that x stays there.
 template <typename T>
 __device__ __forceinline__ Vec<T> load_streaming(const Vec<T>* p) {
-  const float4 raw = __ldcs(reinterpret_cast<const float4*>(p));
+  uint4 raw;
+  asm volatile("ld.global.nc.L1::no_allocate.v4.u32 {%0, %1, %2, %3}, [%4];"
+               : "=r"(raw.x), "=r"(raw.y), "=r"(raw.z), "=r"(raw.w)
+               : "l"(p));
   Vec<T> v;
   static_assert(sizeof(v) == sizeof(raw));
   memcpy(&v, &raw, sizeof(v));
@@ -61,6 +70,52 @@ __device__ __forceinline__ float dot(const Vec<T>& w, const Vec<T>& x, float acc
   return acc;
 }
 
+// bf16 is the top half of an fp32: widened by a shift or a mask of each 32-bit word (the
+// generic conversions left bf16 kernels short of registers).
+__device__ __forceinline__ float dot(const Vec<__nv_bfloat16>& w, const Vec<__nv_bfloat16>& x, float acc) {
+  uint32_t wp[4], xp[4];
+  memcpy(wp, &w, sizeof(wp));
+  memcpy(xp, &x, sizeof(xp));
+#pragma unroll
+  for (int k = 0; k < 4; ++k) {
+    acc = fmaf(__uint_as_float(wp[k] << 16), __uint_as_float(xp[k] << 16), acc);
+    acc = fmaf(__uint_as_float(wp[k] & 0xffff0000u), __uint_as_float(xp[k] & 0xffff0000u), acc);
+  }
+  return acc;
+}
+
+// RMSNorm's output of x's elements, rounded as rms_norm_row rounds: g * to_dtype(x * rstd).
+template <typename T>
+__device__ __forceinline__ Vec<T> normalised(const Vec<T>& x, const Vec<T>& g, float rstd) {
+  Vec<T> out;
+#pragma unroll
+  for (int j = 0; j < Vec<T>::kSize; ++j) out.v[j] = from_float<T>(to_float(g.v[j]) * rounded<T>(to_float(x.v[j]) * rstd));
+  return out;
+}
+
+// The same on bf16 pairs: widened by shifts, rounded two at a time.
+__device__ __forceinline__ Vec<__nv_bfloat16> normalised(const Vec<__nv_bfloat16>& x, const Vec<__nv_bfloat16>& g,
+                                                         float rstd) {
+  uint32_t xp[4], gp[4], out[4];
+  memcpy(xp, &x, sizeof(xp));
+  memcpy(gp, &g, sizeof(gp));
+  auto pack = [](float lo, float hi) {
+    const __nv_bfloat162 two = __floats2bfloat162_rn(lo, hi);
+    uint32_t word;
+    memcpy(&word, &two, sizeof(word));
+    return word;
+  };
+#pragma unroll
+  for (int k = 0; k < 4; ++k) {
+    const uint32_t scaled = pack(__uint_as_float(xp[k] << 16) * rstd, __uint_as_float(xp[k] & 0xffff0000u) * rstd);
+    out[k] = pack(__uint_as_float(gp[k] << 16) * __uint_as_float(scaled << 16),
+                  __uint_as_float(gp[k] & 0xffff0000u) * __uint_as_float(scaled & 0xffff0000u));
+  }
+  Vec<__nv_bfloat16> v;
+  memcpy(&v, out, sizeof(v));
+  return v;
+}
+
 __device__ __forceinline__ float warp_sum(float value) {
   for (int offset = 16; offset > 0; offset /= 2) value += __shfl_xor_sync(0xffffffffu, value, offset);
   return value;
@@ -68,13 +123,17 @@ __device__ __forceinline__ float warp_sum(float value) {
 
 // Note [Overlapped launches]
 // Kernels launched with programmatic stream serialization (launch_overlapped) may start
-// while the kernel before them is still running, once its blocks have all signalled
-// `allow_next_kernel`; `wait_for_previous_kernel` then blocks until that kernel has
-// finished and its writes are visible. What a kernel does between its start and the wait
-// must not read the previous kernel's output: the GEMV issues its first weight loads
-// there, so that they are in flight during the previous kernel's tail. Hence the weights
-// must not be written by the kernel just before an overlapped GEMV (they are fixed during
-// decoding; a dequantize or an optimizer step before one would race).
+// while the kernels before them are still running, once the blocks of the one just
+// before have all signalled `allow_next_kernel` (each kernel here does so first thing, so
+// several may be resident at once); `wait_for_previous_kernel` then blocks until the
+// kernel before has finished and its writes are visible, and with it every kernel before
+// that. What a kernel does before the wait must not read anything a kernel of the step
+// writes: the GEMV issues its weights' loads there (and the norm's weights), so that they
+// are in flight during the previous kernels' tails, and writes nothing before it; the
+// attention kernel reads the cache's slot there (written before the step's kernels, by
+// a copy or by the previous step's end). Hence the weights must not be written by a
+// kernel just before an overlapped GEMV (they are fixed during decoding; a dequantize or
+// an optimizer step before one would race), nor the slot by one of the step's kernels.
 __device__ __forceinline__ void allow_next_kernel() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile("griddepcontrol.launch_dependents;");
@@ -92,182 +151,351 @@ __device__ __forceinline__ float warp_max(float value) {
   return value;
 }
 
-// Each output row is computed by `splits` consecutive warps of a block, each over a
-// contiguous share of the row's vectors (a block holds kGemvWarps / splits rows at a
-// time). The grid is no larger than what is resident at once: blocks loop over groups of
-// rows gridDim apart, so that a block stages (and normalises) x once however many rows
-// it computes, and none waits for another wave. With SwiGLU a warp computes an output's
-// gate row and up row together.
-template <typename T, bool kNorm, bool kSwiglu>
-__global__ void __launch_bounds__(kGemvThreads, kGemvMinBlocks) gemv_kernel(GemvArgs a, int splits) {
+// Which two rows of W a warp computes: adjacent rows; SwiGLU's gate row and its up row;
+// or, with the rotary embedding, element i and i + head_dim/2 of a head (the two it mixes).
+enum class GemvRows { adjacent, swiglu, rope };
+
+// (32-bit arithmetic: the rows' count is checked to fit; a 64-bit division per pass cost
+// the q/k/v projection a tenth of its time.)
+template <GemvRows kRows>
+__device__ __forceinline__ void gemv_rows_of(const GemvArgs& a, int pair, int& row0, int& row1) {
+  if constexpr (kRows == GemvRows::swiglu) {
+    row0 = pair;
+    row1 = pair + static_cast<int>(a.rows / 2);
+  } else if constexpr (kRows == GemvRows::rope) {
+    const int head_dim = static_cast<int>(a.rope.head_dim), half = head_dim / 2;
+    row0 = pair / half * head_dim + pair % half;
+    row1 = row0 + half;
+  } else {
+    row0 = 2 * pair;
+    row1 = 2 * pair + 1;
+  }
+}
+
+// What a pair's epilogue reads besides its sums, loaded when the pair's first pass starts
+// so that these loads are in flight with its weights' (all lanes load the same values).
+template <GemvRows kRows>
+struct GemvEpilogueIn {
+  float bias0 = 0.f, bias1 = 0.f, residual0 = 0.f, residual1 = 0.f;
+  float cos0 = 0.f, cos1 = 0.f, sin0 = 0.f, sin1 = 0.f;  // the rotary embedding's angles
+  int slot = 0;  // a cache position
+};
+
+template <typename T, GemvRows kRows>
+__device__ __forceinline__ GemvEpilogueIn<kRows> gemv_epilogue_in(const GemvArgs& a, int row0, int row1, bool has1) {
+  GemvEpilogueIn<kRows> in;
+  if (const T* bias = static_cast<const T*>(a.bias)) {
+    in.bias0 = to_float(bias[row0]);
+    if (has1) in.bias1 = to_float(bias[row1]);
+  }
+  if constexpr (kRows == GemvRows::adjacent) {
+    if (const T* residual = static_cast<const T*>(a.residual)) {
+      in.residual0 = to_float(residual[row0]);
+      if (has1) in.residual1 = to_float(residual[row1]);
+    }
+  } else if constexpr (kRows == GemvRows::rope) {
+    const GemvRope& r = a.rope;
+    const int head_dim = static_cast<int>(r.head_dim), i = row0 % head_dim;
+    if (row0 < r.q_rows + r.kv_rows) {
+      in.cos0 = to_float(static_cast<const T*>(r.cos)[i]);
+      in.cos1 = to_float(static_cast<const T*>(r.cos)[i + head_dim / 2]);
+      in.sin0 = to_float(static_cast<const T*>(r.sin)[i]);
+      in.sin1 = to_float(static_cast<const T*>(r.sin)[i + head_dim / 2]);
+    }
+    if (row0 >= r.q_rows) in.slot = static_cast<int>(*r.slot);
+  }
+  return in;
+}
+
+// What a pair's two sums become (GemvArgs): written by one lane.
+template <typename T, GemvRows kRows>
+__device__ __forceinline__ void gemv_epilogue(const GemvArgs& a, const GemvEpilogueIn<kRows>& in, int row0, int row1,
+                                              bool has1, float acc0, float acc1) {
+  T* y = static_cast<T*>(a.y);
+  const float out0 = acc0 + in.bias0;
+  const float out1 = acc1 + in.bias1;
+  if constexpr (kRows == GemvRows::swiglu) {
+    y[row0] = from_float<T>(rounded<T>(silu(rounded<T>(out0))) * rounded<T>(out1));
+  } else if constexpr (kRows == GemvRows::rope) {
+    // As rope_and_store_kernel: q and k heads turned, v copied; k and v into the caches.
+    const GemvRope& r = a.rope;
+    const int head_dim = static_cast<int>(r.head_dim), half = head_dim / 2, i = row0 % head_dim;
+    float x1 = rounded<T>(out0), x2 = rounded<T>(out1);
+    if (row0 < r.q_rows + r.kv_rows) {
+      const float turned1 = rounded<T>(__fmul_rn(x1, in.cos0)) + rounded<T>(__fmul_rn(-x2, in.sin0));
+      const float turned2 = rounded<T>(__fmul_rn(x2, in.cos1)) + rounded<T>(__fmul_rn(x1, in.sin1));
+      x1 = turned1;
+      x2 = turned2;
+    }
+    y[row0] = from_float<T>(x1);
+    y[row1] = from_float<T>(x2);
+    if (row0 >= r.q_rows) {
+      const bool key = row0 < r.q_rows + r.kv_rows;
+      const int head = (row0 - static_cast<int>(r.q_rows + (key ? 0 : r.kv_rows))) / head_dim;
+      T* cache = static_cast<T*>(key ? r.k_cache : r.v_cache) + head * r.cache_head_stride +
+                 static_cast<int64_t>(in.slot) * r.cache_position_stride + i;
+      cache[0] = from_float<T>(x1);
+      cache[half] = from_float<T>(x2);
+    }
+  } else {
+    const bool residual = a.residual != nullptr;
+    y[row0] = from_float<T>(residual ? in.residual0 + rounded<T>(out0) : out0);
+    if (has1) y[row1] = from_float<T>(residual ? in.residual1 + rounded<T>(out1) : out1);
+  }
+}
+
+// Note [Loads in flight]
+// A batch-1 GEMV is a stream of weights through the multiprocessors, and it runs at the
+// memory's bandwidth only with enough loads issued and not yet arrived, from enough warps:
+// on an H100 a warp's loads in flight are used together (the loaded latency is several
+// microseconds), so what counts is warps a multiprocessor, each with a pass in flight.
+// Measured (bench/backend/decode_gemv_bench.cu): 24 warps of 4 loads a lane and row beat
+// 16 of 8, and 8 warps with two passes each in flight (registers for both) ran at half.
+// So:
+// - each warp computes two rows over a share of the width (`chunks` warps a pair, at
+//   most 8, enough that a share is one pass of kLoads 16-byte loads a lane and row; more
+//   passes where the rows are longer still) — the split over K that keeps every warp
+//   busy where rows are few and long, as down's;
+// - the grid is persistent (kGemvBlocksPerMultiprocessor blocks a multiprocessor), a
+//   block's groups of `chunks` warps take pairs gridDim·groups apart (dealt over the
+//   blocks first, so that few pairs still spread over every multiprocessor), every warp
+//   of a group the same pairs;
+// - a warp issues the next pass's loads as soon as this pass's registers are read, before
+//   it reduces and writes a pair's sums; the first pass is issued before waiting for the
+//   previous kernel (Note [Overlapped launches]);
+// - a pair's partial sums meet in shared memory, summed in a fixed order: the result does
+//   not depend on timing; the group's warps meet at a barrier of their own, no other
+//   warp waits for them.
+// With the norm, each block normalises x into shared memory once; without, x is read
+// through L1.
+struct GemvSplit {
+  int64_t pairs = 0;  // warp tasks: pairs of rows
+  int chunks = 1;     // warps a pair's rows are split over (1, 2, 4 or 8)
+  int loads = 2;      // loads a lane and row per pass (an instantiated count)
+};
+
+// Group `group`'s warps (count·32 threads) wait for each other; barrier 0 is
+// __syncthreads'.
+__device__ __forceinline__ void group_barrier(int group, int warps) {
+  asm volatile("bar.sync %0, %1;" ::"r"(group + 1), "r"(warps * 32) : "memory");
+}
+
+template <typename T, GemvRows kRows, bool kNorm, int kLoads>
+__global__ void __launch_bounds__(kGemvThreads, kGemvBlocksPerMultiprocessor) gemv_kernel(GemvArgs a, GemvSplit split) {
   constexpr int V = Vec<T>::kSize;
-  constexpr int kUnroll = kGemvUnroll<kSwiglu>;
-  constexpr int kPrefetch = kUnroll / 2;  // loads per lane and row issued before the wait
-  extern __shared__ float4 shared_x[];  // x as Vec<T> (float4 for the alignment)
-  Vec<T>* xs = reinterpret_cast<Vec<T>*>(shared_x);
-  __shared__ float partial[2][kGemvWarps];
+  constexpr int kPass = 32 * kLoads;  // vectors of a row a warp loads at once
+  __shared__ float squares[kGemvWarps];
+  __shared__ float partial[2][kGemvWarps][2];  // by pair parity: the next pair's may be written early
+  extern __shared__ float4 shared_x[];  // the normalised x as Vec<T> (float4 for the alignment)
 
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  const int rows_per_block = kGemvWarps / splits, split = warp % splits;
-  const int64_t out_rows = kSwiglu ? a.rows / 2 : a.rows;
-  const int64_t vectors = a.width / V;
-  const int64_t begin = vectors * split / splits, end = vectors * (split + 1) / splits;
+  const int chunks = split.chunks, group = warp / chunks, chunk = warp % chunks;
+  const int pairs = static_cast<int>(split.pairs), stride = static_cast<int>(gridDim.x) * (kGemvWarps / chunks);
+  const int vectors = static_cast<int>(a.width / V);
+  const int begin = vectors * chunk / chunks, end = vectors * (chunk + 1) / chunks;
+  const int passes = max(1, (end - begin + kPass - 1) / kPass);
   const T* weight = static_cast<const T*>(a.weight);
-  auto row_vectors = [&](int64_t r) { return reinterpret_cast<const Vec<T>*>(weight + r * a.weight_stride); };
 
-  // Note [Overlapped launches]: the first row's first loads before the wait.
-  allow_next_kernel();
-  const int64_t first = blockIdx.x * static_cast<int64_t>(rows_per_block) + warp / splits;
-  Vec<T> first0[kPrefetch], first1[kPrefetch];
-  if (first < out_rows) {
+  // A unit of work: a pass over this warp's share of a pair's rows.
+  struct Unit {
+    int pair, pass;
+  };
+  auto next = [&](Unit u) { return u.pass + 1 < passes ? Unit{u.pair, u.pass + 1} : Unit{u.pair + stride, 0}; };
+  auto load = [&](Vec<T>(&r0)[kLoads], Vec<T>(&r1)[kLoads], Unit unit) {
+    int row0, row1;
+    gemv_rows_of<kRows>(a, unit.pair, row0, row1);
+    const bool has1 = row1 < a.rows;
+    const int first = begin + unit.pass * kPass + lane, left = end - first;
+    const Vec<T>* w0 = reinterpret_cast<const Vec<T>*>(weight + row0 * a.weight_stride) + first;
+    const Vec<T>* w1 = reinterpret_cast<const Vec<T>*>(weight + (has1 ? row1 : row0) * a.weight_stride) + first;
 #pragma unroll
-    for (int u = 0; u < kPrefetch; ++u) {
-      const int64_t i = begin + lane + 32 * u;
-      if (i < end) {
-        first0[u] = load_streaming(row_vectors(first) + i);
-        if constexpr (kSwiglu) first1[u] = load_streaming(row_vectors(first + out_rows) + i);
+    for (int u = 0; u < kLoads; ++u) {
+      if (32 * u < left) {
+        r0[u] = load_streaming(w0 + 32 * u);
+        if (has1) r1[u] = load_streaming(w1 + 32 * u);
       }
     }
+  };
+
+  Vec<T> r0[kLoads], r1[kLoads];  // a pass in flight
+  const Unit start = {group * static_cast<int>(gridDim.x) + static_cast<int>(blockIdx.x), 0};
+  // With the norm, the block normalises x into shared memory, each warp a slice: the sum
+  // of squares of its slice, the slices' sums (in order), then its slice normalised. A
+  // lane holds up to kNormHeld vectors of its slice (and their norm weights) in registers
+  // between the two, the rest it reads again.
+  constexpr int kNormHeld = 1;
+  const int slice_begin = vectors * warp / kGemvWarps + lane, slice_end = vectors * (warp + 1) / kGemvWarps;
+  const Vec<T>* norm_weight = static_cast<const Vec<T>*>(a.norm_weight);
+  Vec<T> held_x[kNorm ? kNormHeld : 1], held_g[kNorm ? kNormHeld : 1];
+
+  // Note [Overlapped launches]: the first pass's loads (and the norm's weights) before
+  // the wait.
+  allow_next_kernel();
+  if (start.pair < pairs) load(r0, r1, start);
+  if constexpr (kNorm) {
+#pragma unroll
+    for (int h = 0; h < kNormHeld; ++h)
+      if (slice_begin + 32 * h < slice_end) held_g[h] = norm_weight[slice_begin + 32 * h];
   }
   wait_for_previous_kernel();
+  // The first pair's epilogue inputs are in flight with the norm (the rest's with their
+  // pair's first pass).
+  GemvEpilogueIn<kRows> in;
+  auto load_epilogue_in = [&](int pair) {
+    int row0, row1;
+    gemv_rows_of<kRows>(a, pair, row0, row1);
+    in = gemv_epilogue_in<T, kRows>(a, row0, row1, row1 < a.rows);
+  };
+  if (start.pair < pairs && chunk == 0) load_epilogue_in(start.pair);
 
   const Vec<T>* x = static_cast<const Vec<T>*>(a.x);
   if constexpr (kNorm) {
-    rms_norm_row(x, static_cast<const Vec<T>*>(a.norm_weight), xs, a.width, a.eps);
-  } else {
-    for (int64_t i = threadIdx.x; i < vectors; i += blockDim.x) xs[i] = x[i];
+    Vec<T>* normalised_x = reinterpret_cast<Vec<T>*>(shared_x);
+    auto add_squares = [](const Vec<T>& v, float sum) {
+#pragma unroll
+      for (int j = 0; j < V; ++j) sum += to_float(v.v[j]) * to_float(v.v[j]);
+      return sum;
+    };
+    float sum = 0.f;
+#pragma unroll
+    for (int h = 0; h < kNormHeld; ++h)
+      if (slice_begin + 32 * h < slice_end) held_x[h] = x[slice_begin + 32 * h];
+#pragma unroll
+    for (int h = 0; h < kNormHeld; ++h)
+      if (slice_begin + 32 * h < slice_end) sum = add_squares(held_x[h], sum);
+    for (int i = slice_begin + 32 * kNormHeld; i < slice_end; i += 32) sum = add_squares(x[i], sum);
+    sum = warp_sum(sum);
+    if (lane == 0) squares[warp] = sum;
+    __syncthreads();
+    sum = 0.f;
+#pragma unroll
+    for (int w = 0; w < kGemvWarps; ++w) sum += squares[w];
+    const float rstd = rsqrtf(sum * (1.f / static_cast<float>(a.width)) + a.eps);
+#pragma unroll
+    for (int h = 0; h < kNormHeld; ++h)
+      if (slice_begin + 32 * h < slice_end)
+        normalised_x[slice_begin + 32 * h] = normalised(held_x[h], held_g[h], rstd);
+    for (int i = slice_begin + 32 * kNormHeld; i < slice_end; i += 32)
+      normalised_x[i] = normalised(x[i], norm_weight[i], rstd);
+    __syncthreads();
+    x = normalised_x;
   }
-  __syncthreads();
 
-  const T* bias = static_cast<const T*>(a.bias);
-  T* y = static_cast<T*>(a.y);
-  // The loop's condition is the same for the whole block (it meets __syncthreads).
-  for (int64_t first_row = blockIdx.x * static_cast<int64_t>(rows_per_block); first_row < out_rows;
-       first_row += static_cast<int64_t>(gridDim.x) * rows_per_block) {
-    const int64_t row = first_row + warp / splits;
-    float acc0 = 0.f, acc1 = 0.f;
-    if (row < out_rows) {
-      const Vec<T>* w0 = row_vectors(row);
-      const Vec<T>* w1 = row_vectors(kSwiglu ? row + out_rows : row);
-      const bool prefetched = row == first;
-      if (prefetched) {
+  float acc0 = 0.f, acc1 = 0.f;
+  int parity = 0;
+  // Uses a pass's loads, refills the registers with the next pass's, and where the pass
+  // was a pair's last, reduces and writes the pair.
+  for (Unit unit = start; unit.pair < pairs;) {
+    const Unit ahead = next(unit);
+    int row0, row1;
+    gemv_rows_of<kRows>(a, unit.pair, row0, row1);
+    const bool has1 = row1 < a.rows;
+    const int first = begin + unit.pass * kPass + lane, left = end - first;
+    if (unit.pass == 0 && chunk == 0 && unit.pair != start.pair) load_epilogue_in(unit.pair);
 #pragma unroll
-        for (int u = 0; u < kPrefetch; ++u) {
-          const int64_t i = begin + lane + 32 * u;
-          if (i < end) {
-            acc0 = dot(first0[u], xs[i], acc0);
-            if constexpr (kSwiglu) acc1 = dot(first1[u], xs[i], acc1);
-          }
-        }
+    for (int u = 0; u < kLoads; ++u) {
+      if (32 * u < left) {
+        const Vec<T> xu = x[first + 32 * u];
+        acc0 = dot(r0[u], xu, acc0);
+        if (has1) acc1 = dot(r1[u], xu, acc1);
       }
-      for (int64_t base = begin + lane + (prefetched ? 32 * kPrefetch : 0); base < end; base += 32 * kUnroll) {
-        Vec<T> r0[kUnroll], r1[kUnroll];
-#pragma unroll
-        for (int u = 0; u < kUnroll; ++u) {
-          const int64_t i = base + 32 * u;
-          if (i < end) {
-            r0[u] = load_streaming(w0 + i);
-            if constexpr (kSwiglu) r1[u] = load_streaming(w1 + i);
-          }
-        }
-#pragma unroll
-        for (int u = 0; u < kUnroll; ++u) {
-          const int64_t i = base + 32 * u;
-          if (i < end) {
-            acc0 = dot(r0[u], xs[i], acc0);
-            if constexpr (kSwiglu) acc1 = dot(r1[u], xs[i], acc1);
-          }
-        }
-      }
-      acc0 = warp_sum(acc0);
-      if constexpr (kSwiglu) acc1 = warp_sum(acc1);
     }
-    if (splits > 1) {
+    if (ahead.pair < pairs) load(r0, r1, ahead);
+    const bool last = unit.pass + 1 == passes;
+    unit = ahead;
+    if (!last) continue;
+    float sum0 = warp_sum(acc0), sum1 = warp_sum(acc1);
+    acc0 = acc1 = 0.f;
+    if (chunks > 1) {
       if (lane == 0) {
-        partial[0][warp] = acc0;
-        partial[1][warp] = acc1;
+        partial[parity][warp][0] = sum0;
+        partial[parity][warp][1] = sum1;
       }
-      __syncthreads();
-      if (split == 0 && lane == 0) {
-        for (int k = 1; k < splits; ++k) {
-          acc0 += partial[0][warp + k];
-          acc1 += partial[1][warp + k];
-        }
+      group_barrier(group, chunks);
+      sum0 = sum1 = 0.f;
+      for (int c = 0; c < chunks; ++c) {
+        sum0 += partial[parity][group * chunks + c][0];
+        sum1 += partial[parity][group * chunks + c][1];
       }
-      __syncthreads();  // `partial` is rewritten by the next group of rows
+      parity ^= 1;
     }
-    if (row >= out_rows || split != 0 || lane != 0) continue;
-    if constexpr (kSwiglu) {
-      const float gate = rounded<T>(acc0 + (bias ? to_float(bias[row]) : 0.f));
-      const float up = rounded<T>(acc1 + (bias ? to_float(bias[row + out_rows]) : 0.f));
-      y[row] = from_float<T>(rounded<T>(silu(gate)) * up);
-    } else {
-      float value = acc0 + (bias ? to_float(bias[row]) : 0.f);
-      if (a.residual != nullptr) value = to_float(static_cast<const T*>(a.residual)[row]) + rounded<T>(value);
-      y[row] = from_float<T>(value);
-    }
+    if (chunk == 0 && lane == 0) gemv_epilogue<T, kRows>(a, in, row0, row1, has1, sum0, sum1);
   }
 }
 
-// A launch that may overlap the previous kernel's tail (Note [Overlapped launches]).
+// A launch that may overlap the previous kernel's tail (Note [Overlapped launches]), in
+// clusters of `cluster` blocks along x where it is above 1.
 template <typename... Params, typename... Args>
-void launch_overlapped(void (*kernel)(Params...), unsigned blocks, int threads, size_t shared, void* stream,
-                       Args... args) {
+void launch_overlapped(void (*kernel)(Params...), dim3 blocks, int threads, size_t shared, void* stream,
+                       unsigned cluster, Args... args) {
   cudaLaunchConfig_t config = {};
-  config.gridDim = dim3(blocks);
+  config.gridDim = blocks;
   config.blockDim = dim3(static_cast<unsigned>(threads));
   config.dynamicSmemBytes = shared;
   config.stream = static_cast<cudaStream_t>(stream);
-  cudaLaunchAttribute attribute[1];
+  cudaLaunchAttribute attribute[2];
   attribute[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
   attribute[0].val.programmaticStreamSerializationAllowed = 1;
+  attribute[1].id = cudaLaunchAttributeClusterDimension;
+  attribute[1].val.clusterDim.x = cluster;
+  attribute[1].val.clusterDim.y = 1;
+  attribute[1].val.clusterDim.z = 1;
   config.attrs = attribute;
-  config.numAttrs = 1;
+  config.numAttrs = cluster > 1 ? 2 : 1;
   check(cudaLaunchKernelEx(&config, kernel, static_cast<Params>(args)...), "cudaLaunchKernelEx");
 }
 
-// Blocks of `kernel` with `shared` bytes of dynamic shared memory that the current device
-// holds at once. Asked of the driver once per kernel, device and size, not in every
-// launch (a decode step launches four GEMVs a layer).
-int64_t resident_blocks(const void* kernel, size_t shared) {
+// The current device's multiprocessors, asked of the driver once per device.
+int multiprocessors() {
   int device = 0;
   check(cudaGetDevice(&device), "cudaGetDevice");
-  static std::mutex mutex;
-  static std::map<std::tuple<const void*, int, size_t>, int64_t> known;
-  const std::lock_guard<std::mutex> lock(mutex);
-  const auto key = std::make_tuple(kernel, device, shared);
-  if (const auto found = known.find(key); found != known.end()) return found->second;
-  if (shared > 48 * 1024)
-    check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(kGemvMaxSharedBytes)),
-          "gemv: shared memory");
-  int per_multiprocessor = 0, multiprocessors = 0;
-  check(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_multiprocessor, kernel, kGemvThreads, shared),
-        "gemv: occupancy");
-  check(cudaDeviceGetAttribute(&multiprocessors, cudaDevAttrMultiProcessorCount, device), "cudaDeviceGetAttribute");
-  const int64_t blocks = std::max(1, per_multiprocessor) * static_cast<int64_t>(multiprocessors);
-  known.emplace(key, blocks);
-  return blocks;
+  constexpr int kKnownDevices = 64;
+  static std::atomic<int> known[kKnownDevices] = {};
+  if (device < kKnownDevices)
+    if (const int count = known[device].load(std::memory_order_relaxed); count > 0) return count;
+  int count = 0;
+  check(cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device), "cudaDeviceGetAttribute");
+  if (device < kKnownDevices) known[device].store(count, std::memory_order_relaxed);
+  return count;
 }
 
-// Warps per row: enough that the rows' tasks fill the resident warps, while each lane
-// keeps ≥ 2 loads of a row.
-int gemv_splits(int64_t out_rows, int64_t vectors, int64_t resident_warps) {
-  int splits = 1;
-  while (splits < kGemvWarps && out_rows * splits * 2 <= resident_warps && vectors / (2 * splits) >= 64) splits *= 2;
-  return splits;
+// Note [Loads in flight]: the fewest warps a pair (from `min_chunks`) whose shares fit one
+// pass, and the loads a lane such a pass needs.
+GemvSplit gemv_split(int64_t pairs, int64_t vectors, int min_chunks = 1, int max_loads = kGemvLoads) {
+  GemvSplit s;
+  s.pairs = pairs;
+  s.chunks = min_chunks;
+  while (s.chunks < kGemvWarps && (vectors + s.chunks - 1) / s.chunks > 32 * max_loads) s.chunks *= 2;
+  while (s.chunks > 1 && vectors / s.chunks < 32) s.chunks /= 2;
+  const int64_t loads = std::min<int64_t>(((vectors + s.chunks - 1) / s.chunks + 31) / 32, max_loads);
+  s.loads = loads <= 2 ? 2 : kGemvLoads;
+  return s;
 }
 
-template <typename T, bool kNorm, bool kSwiglu>
+template <typename T, GemvRows kRows, bool kNorm, int kLoads>
+void launch_gemv_with(const GemvArgs& args, const GemvSplit& split, int blocks_per_multiprocessor, void* stream) {
+  const int64_t groups = kGemvWarps / split.chunks;
+  const int64_t blocks = std::min<int64_t>((split.pairs + groups - 1) / groups,
+                                           static_cast<int64_t>(multiprocessors()) * blocks_per_multiprocessor);
+  const size_t shared = kNorm ? static_cast<size_t>(args.width / Vec<T>::kSize) * 16 : 0;
+  launch_overlapped(gemv_kernel<T, kRows, kNorm, kLoads>, dim3(static_cast<unsigned>(blocks)), kGemvThreads,
+                    shared, stream, /*cluster=*/1u, args, split);
+}
+
+template <typename T, GemvRows kRows, bool kNorm>
+void launch_gemv(const GemvArgs& args, const GemvSplit& split, int blocks_per_multiprocessor, void* stream) {
+  switch (split.loads) {
+    case 2: launch_gemv_with<T, kRows, kNorm, 2>(args, split, blocks_per_multiprocessor, stream); break;
+    default: launch_gemv_with<T, kRows, kNorm, kGemvLoads>(args, split, blocks_per_multiprocessor, stream); break;
+  }
+}
+
+template <typename T, GemvRows kRows>
 void launch_gemv(const GemvArgs& args, void* stream) {
-  const int64_t vectors = args.width / Vec<T>::kSize;
-  const int64_t out_rows = kSwiglu ? args.rows / 2 : args.rows;
-  const size_t shared = static_cast<size_t>(vectors) * 16;
-  const auto kernel = gemv_kernel<T, kNorm, kSwiglu>;
-  const int64_t resident = resident_blocks(reinterpret_cast<const void*>(kernel), shared);
-  const int splits = gemv_splits(out_rows, vectors, resident * kGemvWarps);
-  const int rows_per_block = kGemvWarps / splits;
-  const int64_t blocks = std::min<int64_t>((out_rows + rows_per_block - 1) / rows_per_block, resident);
-  launch_overlapped(kernel, static_cast<unsigned>(blocks), kGemvThreads, shared, stream, args, splits);
+  const int64_t pairs = kRows == GemvRows::adjacent ? (args.rows + 1) / 2 : args.rows / 2;
+  const GemvSplit split = gemv_split(pairs, args.width / Vec<T>::kSize);
+  if (args.norm_weight != nullptr) launch_gemv<T, kRows, true>(args, split, kGemvBlocksPerMultiprocessor, stream);
+  else launch_gemv<T, kRows, false>(args, split, kGemvBlocksPerMultiprocessor, stream);
 }
 
 // ---- decode attention ---------------------------------------------------------------
@@ -276,6 +504,14 @@ constexpr int kAttnThreads = 128;
 constexpr int kAttnWarps = kAttnThreads / 32;
 constexpr int kAttnTile = 64;       // keys a block holds at once
 constexpr int kAttnMaxChunks = 64;  // blocks per sequence and KV head
+// Note [Merged in a cluster]
+// A query head's chunks merge their partial softmaxes in the last block to finish, through
+// device memory: a fence, a counter, and that block's loads of the others' partials, three
+// trips to memory on the critical path of a kernel of a few microseconds. Where the chunks
+// are few (short caches: up to 8 tiles of 64 keys), they are launched as one thread-block
+// cluster instead (Hopper), and the first block reads the others' partials from their
+// shared memory between two cluster barriers.
+constexpr int kAttnMaxClusterChunks = 8;  // the portable cluster size
 // One query head a block: at decode sizes the kernel is bound by its dependent
 // instructions, not by reading keys, so spreading the heads over more blocks (each
 // reading its KV head's keys, from L2 after the first) beats sharing a block per KV head.
@@ -298,7 +534,7 @@ int attention_chunks(int64_t max_keys) {
 // the running max and sum rescaled, the weighted values added. Every load of a tile is
 // issued before its arithmetic. The last block of a (sequence, KV head) to finish merges
 // the chunks' partial results.
-template <typename T, int D>
+template <typename T, int D, bool kCluster>
 __global__ void __launch_bounds__(kAttnThreads) decode_attention_kernel(DecodeAttentionArgs a, int chunks,
                                                                         int64_t chunk_keys) {
   constexpr int V = Vec<T>::kSize;
@@ -331,10 +567,27 @@ __global__ void __launch_bounds__(kAttnThreads) decode_attention_kernel(DecodeAt
   const T* value_base = static_cast<const T*>(a.v_cache) + base;
 
   // The o projection may start fetching its weights (Note [Overlapped launches]). This
-  // kernel itself is launched plainly: it reads q and the slot before any wait, which
-  // would race if it were launched overlapped.
+  // kernel's blocks are resident before q/k/v's GEMV ends, and read nothing it writes
+  // before it has (the slot, read above, is written before the step's kernels).
   allow_next_kernel();
-  // The queries: one vector a thread (issued before anything waits on the slot).
+  wait_for_previous_kernel();
+
+  Vec<T> k[kPasses], v[kPasses];
+  auto load_tile = [&](int64_t start, int count) {
+#pragma unroll
+    for (int p = 0; p < kPasses; ++p) {
+      const int j = p * kKeysPerPass + slot_in_pass;
+      k[p] = Vec<T>{};
+      v[p] = Vec<T>{};
+      if (j < count) {
+        k[p] = *reinterpret_cast<const Vec<T>*>(key_base + (start + j) * a.cache_strides[2]);
+        v[p] = *reinterpret_cast<const Vec<T>*>(value_base + (start + j) * a.cache_strides[2]);
+      }
+    }
+  };
+  auto tile_keys = [&](int64_t start) { return static_cast<int>(min(int64_t{kAttnTile}, chunk_end - start)); };
+  // The first tile's keys and values are in flight with the queries (one vector a thread).
+  if (chunk_start < chunk_end) load_tile(chunk_start, tile_keys(chunk_start));
   const T* q = static_cast<const T*>(a.q) + b * a.q_strides[0];
   for (int i = threadIdx.x; i < group * kLanesPerKey; i += kAttnThreads) {
     const int g = i / kLanesPerKey, at = (i % kLanesPerKey) * V;
@@ -346,22 +599,13 @@ __global__ void __launch_bounds__(kAttnThreads) decode_attention_kernel(DecodeAt
     m_s[threadIdx.x] = -INFINITY;
     l_s[threadIdx.x] = 0.f;
   }
-  __syncthreads();
+  // (q_s, m_s and l_s are published by the tile loop's first barrier, or by the one
+  // before the sums where the chunk has no keys.)
 
   float acc[kHeadsPerBlock][V] = {};
   for (int64_t start = chunk_start; start < chunk_end; start += kAttnTile) {
-    const int count = static_cast<int>(min(int64_t{kAttnTile}, chunk_end - start));
-    Vec<T> k[kPasses], v[kPasses];
-#pragma unroll
-    for (int p = 0; p < kPasses; ++p) {
-      const int j = p * kKeysPerPass + slot_in_pass;
-      k[p] = Vec<T>{};
-      v[p] = Vec<T>{};
-      if (j < count) {
-        k[p] = *reinterpret_cast<const Vec<T>*>(key_base + (start + j) * a.cache_strides[2]);
-        v[p] = *reinterpret_cast<const Vec<T>*>(value_base + (start + j) * a.cache_strides[2]);
-      }
-    }
+    const int count = tile_keys(start);
+    if (start != chunk_start) load_tile(start, count);
     if (threadIdx.x < kAttnTile)
       valid_s[threadIdx.x] = threadIdx.x < count && (a.key_valid == nullptr ||
                                                      a.key_valid[b * a.key_valid_stride + start + threadIdx.x]);
@@ -448,6 +692,52 @@ __global__ void __launch_bounds__(kAttnThreads) decode_attention_kernel(DecodeAt
   __syncthreads();
 
   T* out = static_cast<T*>(a.out) + b * a.heads * D;
+  if constexpr (kCluster) {
+    // Note [Merged in a cluster]: this chunk's sums stay in shared memory (sums_s[0]), the
+    // cluster's first block merges the chunks' partial softmaxes through distributed
+    // shared memory, and no block leaves before it has read theirs.
+    __shared__ float chunk_sums[kHeadsPerBlock][D];
+    for (int i = threadIdx.x; i < group * D; i += kAttnThreads) {
+      float sum = 0.f;
+#pragma unroll
+      for (int w = 0; w < kAttnWarps; ++w) sum += sums_s[w][i / D][i % D];
+      chunk_sums[i / D][i % D] = sum;
+    }
+    cooperative_groups::cluster_group cluster = cooperative_groups::this_cluster();
+    cluster.sync();
+    if (cluster.block_rank() == 0) {
+      for (int i = threadIdx.x; i < group * D; i += kAttnThreads) {
+        const int g = i / D, d = i % D;
+        // Every chunk's (m, l, sum) read at once, then merged as the device-memory path does.
+        float mc[kAttnMaxClusterChunks], lc[kAttnMaxClusterChunks], sc[kAttnMaxClusterChunks];
+#pragma unroll
+        for (int c = 0; c < kAttnMaxClusterChunks; ++c) {
+          if (c < chunks) {
+            mc[c] = *cluster.map_shared_rank(&m_s[g], c);
+            lc[c] = *cluster.map_shared_rank(&l_s[g], c);
+            sc[c] = *cluster.map_shared_rank(&chunk_sums[g][d], c);
+          }
+        }
+        float m = -INFINITY, l = 0.f, o = 0.f;
+#pragma unroll
+        for (int c = 0; c < kAttnMaxClusterChunks; ++c)
+          if (c < chunks) m = fmaxf(m, mc[c]);
+#pragma unroll
+        for (int c = 0; c < kAttnMaxClusterChunks; ++c) {
+          if (c < chunks) {
+            mc[c] = mc[c] == -INFINITY ? 0.f : __expf(mc[c] - m);
+            l += lc[c] * mc[c];
+          }
+        }
+#pragma unroll
+        for (int c = 0; c < kAttnMaxClusterChunks; ++c)
+          if (c < chunks) o = fmaf(sc[c], l > 0.f ? mc[c] / l : 0.f, o);
+        out[(head0 + g) * D + d] = from_float<T>(o);
+      }
+    }
+    cluster.sync();
+    return;
+  }
   float* partial_acc = a.workspace;  // [B, H, chunks, D], then (m, l) [B, H, chunks, 2]
   float* partial_ml = a.workspace + a.batch * a.heads * chunks * D;
   for (int i = threadIdx.x; i < group * D; i += kAttnThreads) {
@@ -521,17 +811,20 @@ int64_t gemv_max_width(Dtype dtype) {
 
 void gemv(Dtype dtype, const GemvArgs& args, void* stream) {
   if (args.rows == 0) return;
-  if (args.width > gemv_max_width(dtype) || args.width % vector_width(dtype) != 0 ||
-      (args.swiglu && (args.rows % 2 != 0 || args.residual != nullptr)))
+  const bool rope = args.rope.cos != nullptr;
+  if ((args.norm_weight != nullptr && args.width > gemv_max_width(dtype)) || args.width % vector_width(dtype) != 0 ||
+      args.width / vector_width(dtype) > std::numeric_limits<int>::max() || args.rows > std::numeric_limits<int>::max() ||
+      (args.swiglu && (args.rows % 2 != 0 || args.residual != nullptr || rope)) ||
+      (rope && (args.residual != nullptr || args.rope.head_dim % 2 != 0 || args.rope.head_dim == 0 ||
+                args.rows != args.rope.q_rows + 2 * args.rope.kv_rows || args.rope.q_rows % args.rope.head_dim != 0 ||
+                args.rope.kv_rows % args.rope.head_dim != 0 || args.rope.slot == nullptr)))
     throw std::runtime_error("gemv: unsupported shape: " + std::to_string(args.rows) + " rows of " +
                              std::to_string(args.width));
-  const bool norm = args.norm_weight != nullptr;
   dispatch(dtype, [&](auto zero) {
     using T = decltype(zero);
-    if (norm && args.swiglu) launch_gemv<T, true, true>(args, stream);
-    else if (norm) launch_gemv<T, true, false>(args, stream);
-    else if (args.swiglu) launch_gemv<T, false, true>(args, stream);
-    else launch_gemv<T, false, false>(args, stream);
+    if (args.swiglu) launch_gemv<T, GemvRows::swiglu>(args, stream);
+    else if (rope) launch_gemv<T, GemvRows::rope>(args, stream);
+    else launch_gemv<T, GemvRows::adjacent>(args, stream);
   });
   check(cudaGetLastError(), "gemv");
 }
@@ -559,12 +852,17 @@ void decode_attention(Dtype dtype, const DecodeAttentionArgs& args, void* stream
   const dim3 grid(static_cast<unsigned>(chunks), static_cast<unsigned>(args.batch * args.heads));
   dispatch(dtype, [&](auto zero) {
     using T = decltype(zero);
-    const auto stream_ = static_cast<cudaStream_t>(stream);
+    // Note [Merged in a cluster]: up to kAttnMaxClusterChunks chunks in one cluster.
+    const bool cluster = chunks > 1 && chunks <= kAttnMaxClusterChunks;
+    auto launch = [&](auto plain, auto clustered) {
+      if (cluster) launch_overlapped(clustered, grid, kAttnThreads, 0, stream, chunks, args, chunks, chunk_keys);
+      else launch_overlapped(plain, grid, kAttnThreads, 0, stream, 1u, args, chunks, chunk_keys);
+    };
     switch (args.head_dim) {
-      case 16: decode_attention_kernel<T, 16><<<grid, kAttnThreads, 0, stream_>>>(args, chunks, chunk_keys); break;
-      case 32: decode_attention_kernel<T, 32><<<grid, kAttnThreads, 0, stream_>>>(args, chunks, chunk_keys); break;
-      case 64: decode_attention_kernel<T, 64><<<grid, kAttnThreads, 0, stream_>>>(args, chunks, chunk_keys); break;
-      default: decode_attention_kernel<T, 128><<<grid, kAttnThreads, 0, stream_>>>(args, chunks, chunk_keys); break;
+      case 16: launch(decode_attention_kernel<T, 16, false>, decode_attention_kernel<T, 16, true>); break;
+      case 32: launch(decode_attention_kernel<T, 32, false>, decode_attention_kernel<T, 32, true>); break;
+      case 64: launch(decode_attention_kernel<T, 64, false>, decode_attention_kernel<T, 64, true>); break;
+      default: launch(decode_attention_kernel<T, 128, false>, decode_attention_kernel<T, 128, true>); break;
     }
   });
   check(cudaGetLastError(), "decode_attention");

@@ -17,7 +17,21 @@ namespace lmf::torch_backend::kernels {
 //   output:   a = to_dtype(W·x + bias), the sum in fp32 (bias optional)
 //   epilogue: with `residual`: y = to_dtype(residual + a);
 //             with `swiglu`: W holds gate rows then up rows, y [rows/2] =
-//             to_dtype(to_dtype(silu(a_gate)) * a_up); otherwise y = a.
+//             to_dtype(to_dtype(silu(a_gate)) * a_up);
+//             with `rope.cos`: W holds q/k/v's rows (q_rows, then kv_rows of k and of v,
+//             heads of head_dim rows each); the rotary embedding turns a's q and k heads
+//             as rope_and_store does, y = (rotated q, rotated k, v), and k and v are
+//             written into the caches at position *slot;
+//             otherwise y = a.
+struct GemvRope {
+  const void* cos = nullptr;  // [head_dim]: this step's angles
+  const void* sin = nullptr;
+  int64_t head_dim = 0, q_rows = 0, kv_rows = 0;
+  void* k_cache = nullptr;  // [kv heads, capacity, head_dim], both caches alike
+  void* v_cache = nullptr;
+  int64_t cache_head_stride = 0, cache_position_stride = 0;
+  const int64_t* slot = nullptr;  // device int64
+};
 struct GemvArgs {
   const void* weight = nullptr;
   int64_t rows = 0, width = 0, weight_stride = 0;
@@ -27,9 +41,11 @@ struct GemvArgs {
   const void* bias = nullptr;
   const void* residual = nullptr;
   bool swiglu = false;
+  GemvRope rope;
   void* y = nullptr;
 };
-// The widest x the kernel takes (it holds x in shared memory).
+// The widest x the kernel normalises (it holds the normalised x in shared memory); x
+// without the norm may be any width.
 int64_t gemv_max_width(Dtype dtype);
 void gemv(Dtype dtype, const GemvArgs& args, void* stream);
 

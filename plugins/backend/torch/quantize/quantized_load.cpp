@@ -2,6 +2,7 @@
 
 #include "checkpoint/checkpoint_error.h"
 #include "checkpoint/checkpoint_folder.h"
+#include "quantize/packed_linear.h"
 #include "quantize/quantizer_client.h"
 #include "tensor_io.h"
 
@@ -55,14 +56,35 @@ std::string component_for(const json& config) {
   }
 }
 
+// Whether the modules stay packed (Note [Packed weights]): "auto" where the plugin has
+// kernels for a CUDA device; "on" wherever it has them, else an error saying why.
+bool keep_packed(const QuantizerClient& quantizer, const std::string& option, torch::Device device,
+                 torch::ScalarType dtype) {
+  if (option == "off") return false;
+  const bool has_ops = quantizer.supports("matmul") && quantizer.supports("dequantize");
+  const bool has_device = quantizer.runs_on(device) && (device.is_cuda() || dtype == torch::kFloat32);
+  if (option == "auto") return device.is_cuda() && has_ops && has_device;
+  if (!has_ops)
+    sdk::fail(LMF_ERR_UNSUPPORTED, "load option packed_weights on: quantizer " + quantizer.name() +
+                                       " does not list matmul and dequantize in its capabilities");
+  if (!has_device)
+    sdk::fail(LMF_ERR_UNSUPPORTED, "load option packed_weights on: quantizer " + quantizer.name() +
+                                       " has no kernels for " + device.str() + " in " +
+                                       std::string(c10::toString(dtype)) +
+                                       " (on the CPU its matmul takes float32: load with dtype float32)");
+  return true;
+}
+
 }  // namespace
 
-void add_dequantized_modules(const std::string& folder, const json& quantization_config, Weights& weights,
-                             torch::Device device, torch::ScalarType dtype) {
+void add_quantized_modules(const std::string& folder, const json& quantization_config, Weights& weights,
+                           torch::Device device, torch::ScalarType dtype, const std::string& packed_weights) {
   const std::map<std::string, json> modules = packed_modules(quantization_config, weights);
   if (modules.empty()) return;
   const std::string component = component_for(quantization_config);
-  QuantizerClient quantizer(component, json::object());
+  auto quantizer = std::make_shared<const QuantizerClient>(component, json::object());
+  const bool packed = keep_packed(*quantizer, packed_weights, device, dtype);
+  const int64_t matmul_tokens = quantizer->capabilities().value("matmul_tokens", int64_t{8});
   std::unique_ptr<checkpoint::CheckpointFolder> files;
   try {
     files = std::make_unique<checkpoint::CheckpointFolder>(folder);
@@ -70,19 +92,26 @@ void add_dequantized_modules(const std::string& folder, const json& quantization
     sdk::fail(LMF_ERR_DATA, e.what());
   }
   for (const auto& [module, format] : modules) {
-    std::vector<std::pair<std::string, torch::Tensor>> packed;
+    std::vector<std::pair<std::string, torch::Tensor>> parts;
     for (const checkpoint::TensorEntry* entry : files->tensors()) {
       if (entry->name.rfind(module + ".", 0) != 0) continue;
       const std::string part = entry->name.substr(module.size() + 1);
       if (part.find('.') != std::string::npos || part == "bias") continue;
       const torch::ScalarType stored = torch_scalar_type(entry->dtype, folder + ": tensor " + entry->name);
-      packed.emplace_back(part, torch::from_blob(const_cast<std::byte*>(entry->data), entry->shape,
-                                                 torch::TensorOptions().dtype(stored)));
+      parts.emplace_back(part, torch::from_blob(const_cast<std::byte*>(entry->data), entry->shape,
+                                                torch::TensorOptions().dtype(stored)));
       weights.mark_used(entry->name);
     }
-    if (packed.empty()) sdk::fail(LMF_ERR_DATA, folder + ": quantized module " + module + " has no tensors");
-    QuantizedLayer layer = quantizer.import_layer(packed, format);
-    weights.add(module + ".weight", quantizer.dequantize(layer).to(device, dtype));
+    if (parts.empty()) sdk::fail(LMF_ERR_DATA, folder + ": quantized module " + module + " has no tensors");
+    QuantizedLayer layer = quantizer->import_layer(parts, format);
+    if (!packed) {
+      weights.add(module + ".weight", quantizer->dequantize(layer).to(device, dtype));
+      continue;
+    }
+    // The plugin's layer holds the packed tensors now: the loaded copies go.
+    for (const auto& [part, tensor] : parts) weights.erase(module + "." + part);
+    weights.add_packed(module, std::make_shared<PackedLinear>(quantizer, std::move(layer), matmul_tokens,
+                                                              device, dtype));
   }
 }
 

@@ -15,12 +15,15 @@ namespace lmf::torch_backend {
 // modules are packed and how — lmforge's own folders name the component and each module's
 // format under "lmforge"; other GPTQ-layout folders (AutoGPTQ, GPTQModel) are read with the
 // `gptq` component, else `rtn`, and AutoAWQ's (quant_method "awq", the GEMM layout) with
-// `awq`, from the modules' qweight tensors. Each module's packed
-// tensors (read as stored, before any dtype conversion) go through the plugin's
-// import_layer, and its dequantize gives "<module>.weight" in the model's dtype. The model
-// then computes with dense weights: this loads and checks quantized models; the memory
-// saving needs the plugins' matmul kernels in the decoder (next step of issue 7).
-void add_dequantized_modules(const std::string& folder, const nlohmann::json& quantization_config, Weights& weights,
-                             torch::Device device, torch::ScalarType dtype);
+// `awq`, from the modules' qweight tensors. Each module's packed tensors (read as stored,
+// before any dtype conversion) go through the plugin's import_layer. Then, by the load
+// option `packed_weights` (Note [Packed weights]): "off" (and "auto" on the CPU, or where
+// the plugin has no kernels for the device) adds the plugin's dequantize of each module as
+// "<module>.weight" in the model's dtype and the model computes with dense weights; "on"
+// (and "auto" on CUDA where the plugin runs there) keeps each module packed
+// (Weights::add_packed) and drops the loaded copies of its packed tensors.
+void add_quantized_modules(const std::string& folder, const nlohmann::json& quantization_config,
+                           Weights& weights, torch::Device device, torch::ScalarType dtype,
+                           const std::string& packed_weights);
 
 }  // namespace lmf::torch_backend

@@ -1,5 +1,7 @@
 #include "quantize/quantizer_client.h"
 
+#include "torch_compat.h"
+
 #include <lmf/sdk/host.h>
 
 #include <algorithm>
@@ -35,12 +37,12 @@ torch::ScalarType torch_dtype(DLDataType type, const std::string& where) {
                               std::to_string(type.bits) + " bits)");
 }
 
-// A borrowed DLTensor over a contiguous CPU tensor; `shape` must outlive the use.
+// A borrowed DLTensor over a contiguous CPU or CUDA tensor; `shape` must outlive the use.
 DLTensor borrow(const torch::Tensor& tensor, std::vector<int64_t>& shape, const std::string& where) {
   shape = tensor.sizes().vec();
   DLTensor view{};
   view.data = tensor.data_ptr();
-  view.device = {kDLCPU, 0};
+  view.device = tensor.is_cuda() ? DLDevice{kDLCUDA, static_cast<int32_t>(tensor.get_device())} : DLDevice{kDLCPU, 0};
   view.ndim = static_cast<int32_t>(shape.size());
   view.dtype = dl_dtype(tensor.scalar_type(), where);
   view.shape = shape.data();
@@ -165,6 +167,24 @@ torch::Tensor QuantizerClient::dequantize(const QuantizedLayer& layer) const {
   DLTensor view = borrow(weight, shape, "dequantize");
   sdk::check(vtable_->dequantize(instance_, &layer.raw(), &view, nullptr));
   return weight;
+}
+
+bool QuantizerClient::runs_on(const torch::Device& device) const {
+  const nlohmann::json devices = capabilities_.value("devices", nlohmann::json::array({"cpu"}));
+  return std::find(devices.begin(), devices.end(), device.is_cuda() ? "cuda" : "cpu") != devices.end();
+}
+
+void QuantizerClient::dequantize_into(const QuantizedLayer& layer, torch::Tensor& weight) const {
+  std::vector<int64_t> shape;
+  DLTensor view = borrow(weight, shape, "dequantize");
+  sdk::check(vtable_->dequantize(instance_, &layer.raw(), &view, compat::cuda_stream(weight.device())));
+}
+
+void QuantizerClient::matmul(const QuantizedLayer& layer, const torch::Tensor& x, torch::Tensor& y) const {
+  std::vector<int64_t> x_shape, y_shape;
+  const DLTensor x_view = borrow(x, x_shape, "matmul: x");
+  DLTensor y_view = borrow(y, y_shape, "matmul: y");
+  sdk::check(vtable_->matmul(instance_, &layer.raw(), &x_view, &y_view, compat::cuda_stream(x.device())));
 }
 
 QuantizedLayer::~QuantizedLayer() {

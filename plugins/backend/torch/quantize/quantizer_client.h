@@ -66,6 +66,15 @@ class QuantizerClient {
   // The layer's weight [out, in] as float32 on the CPU.
   torch::Tensor dequantize(const QuantizedLayer& layer) const;
 
+  // Whether the capabilities' "devices" list `device`'s kind ("cpu" when absent).
+  bool runs_on(const torch::Device& device) const;
+  // The layer's weight into `weight` [out, in] (contiguous; the CPU or a device the
+  // quantizer runs on, in a dtype it takes there), on the device's current stream.
+  void dequantize_into(const QuantizedLayer& layer, torch::Tensor& weight) const;
+  // y = x·Wᵀ, x [tokens, in] and y [tokens, out] contiguous on one device, on its current
+  // stream (Note [Packed weights]).
+  void matmul(const QuantizedLayer& layer, const torch::Tensor& x, torch::Tensor& y) const;
+
  private:
   friend class QuantizedLayer;
   std::string name_;

@@ -37,11 +37,11 @@ TrainConfig TrainConfig::from_json(const json& config) {
   Fields f(config, "");
   f.only({"method", "objective", "output", "init", "data", "eval_data", "seq_length", "micro_batch",
           "gradient_accumulation", "max_steps", "epochs", "optimizer", "schedule", "max_grad_norm",
-          "lora", "merge_lora", "precision", "activation_checkpointing", "loss_chunk_tokens",
+          "lora", "merge_lora", "quantization", "precision", "activation_checkpointing", "loss_chunk_tokens",
           "chat_template", "dpo_beta", "eval_every", "eval_batches", "save_every", "keep_checkpoints",
           "log_every", "resume", "seed", "peak_tflops"});
   TrainConfig c;
-  c.method = f.text("method", c.method, {"full", "lora"});
+  c.method = f.text("method", c.method, {"full", "lora", "qlora"});
   c.objective = f.text("objective", c.objective, {"causal_lm", "sft", "dpo"});
   c.output = f.text("output", "");
   if (c.output.empty()) bad("output", "is missing: the folder for checkpoints and the trained model");
@@ -71,9 +71,18 @@ TrainConfig TrainConfig::from_json(const json& config) {
   c.schedule = f.object("schedule");
   c.max_grad_norm = f.number("max_grad_norm", c.max_grad_norm, 0.0);
   c.lora = f.object("lora");
-  if (c.method != "lora" && f.has("lora")) bad("lora", "is given but method is \"" + c.method + "\"");
+  const bool adapters = c.method == "lora" || c.method == "qlora";
+  if (!adapters && f.has("lora")) bad("lora", "is given but method is \"" + c.method + "\"");
   c.merge_lora = f.boolean("merge_lora", c.merge_lora);
-  if (c.merge_lora && c.method != "lora") bad("merge_lora", "needs method lora");
+  if (c.merge_lora && c.method != "lora")
+    bad("merge_lora", "needs method lora (a qlora base stays quantized: merging into it is refused)");
+  if (f.has("quantization")) {
+    if (c.method != "qlora") bad("quantization", "is given but method is \"" + c.method + "\" (it is for qlora)");
+    const json& q = config.at("quantization");
+    if (!q.is_object() || !q.value("quantizer", json()).is_string())
+      bad("quantization", "must be {\"quantizer\": NAME, \"config\": {...}}, got " + q.dump());
+    c.quantization = {{"quantizer", q["quantizer"]}, {"config", q.value("config", json::object())}};
+  }
 
   c.precision = f.text("precision", c.precision, {"auto", "fp32", "bf16"});
   c.activation_checkpointing = f.boolean("activation_checkpointing", c.activation_checkpointing);
@@ -100,6 +109,7 @@ json TrainConfig::fingerprint() const {
           {"seq_length", seq_length},  {"micro_batch", micro_batch},
           {"gradient_accumulation", gradient_accumulation},
           {"optimizer", optimizer},    {"lora", lora},
+          {"quantization", method == "qlora" ? quantization : json()},
           {"precision", precision},    {"chat_template", chat_template},
           {"seed", seed}};
 }

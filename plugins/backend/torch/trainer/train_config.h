@@ -20,7 +20,7 @@ struct DataSpec {
 };
 
 struct TrainConfig {
-  std::string method = "full";          // full | lora
+  std::string method = "full";          // full | lora | qlora (LoRA beside a base quantized on load)
   std::string objective = "causal_lm";  // causal_lm | sft | dpo
   std::string output;                   // run folder: checkpoints/, final model or adapter
   nlohmann::json init;                  // an architecture to start from random weights (else the loaded model)
@@ -37,7 +37,10 @@ struct TrainConfig {
   nlohmann::json optimizer = nlohmann::json::object();  // AdamWSettings::from_json
   nlohmann::json schedule = nlohmann::json::object();   // LrSchedule::from_json
   double max_grad_norm = 1.0;  // 0: no clipping
-  nlohmann::json lora = nlohmann::json::object();       // LoraSettings::from_json (method lora)
+  nlohmann::json lora = nlohmann::json::object();       // LoraSettings::from_json (methods lora, qlora)
+  // method qlora: the load option quantize_on_load for the base (Note [Quantized on load]),
+  // {"quantizer": "nf4", "config": {}} unless given.
+  nlohmann::json quantization = {{"quantizer", "nf4"}, {"config", nlohmann::json::object()}};
   bool merge_lora = false;     // also write the merged full model (output/merged)
 
   std::string precision = "auto";  // auto (bf16 on CUDA, fp32 on the CPU) | fp32 | bf16

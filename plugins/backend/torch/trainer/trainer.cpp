@@ -151,7 +151,7 @@ json run_training(LoadedModel& model, const TrainConfig& config) {
                                                              static_cast<double>(per_step))));
 
   std::unique_ptr<TrainableWeights> trainable =
-      config.method == "lora" ? lora_weights(model, LoraSettings::from_json(config.lora, "lora"), config.seed)
+      config.method == "lora" || config.method == "qlora" ? lora_weights(model, LoraSettings::from_json(config.lora, "lora"), config.seed)
                               : full_weights(model);
   decoder.set_activation_checkpointing(config.activation_checkpointing);
   AdamW optimizer(trainable->parameters(), AdamWSettings::from_json(config.optimizer, "train: optimizer"));

@@ -49,7 +49,7 @@ LoraAdapters::LoraAdapters(LoadedModel& model, LoraSettings settings, uint64_t s
   const torch::Device device = model.decoder->device();
   std::vector<torch::Tensor> a, b;
   for (const auto& [name, linear] : targets) {
-    const int64_t out = linear->weight.size(0), in = linear->weight.size(1);
+    const int64_t out = linear->out_features(), in = linear->in_features();
     const double bound = 1.0 / std::sqrt(static_cast<double>(in));
     a.push_back(torch::empty({settings_.rank, in}, torch::kFloat32)
                     .uniform_(-bound, bound, generator)
@@ -85,8 +85,8 @@ LoraAdapters LoraAdapters::load_peft(LoadedModel& model, const std::string& fold
   };
   std::vector<torch::Tensor> a, b;
   for (const auto& [module, linear] : targets) {
-    a.push_back(take(module, 'A', {rank, linear->weight.size(1)}));
-    b.push_back(take(module, 'B', {linear->weight.size(0), rank}));
+    a.push_back(take(module, 'A', {rank, linear->in_features()}));
+    b.push_back(take(module, 'B', {linear->out_features(), rank}));
   }
   if (!tensors.empty())
     sdk::fail(LMF_ERR_DATA, file + ": tensor " + tensors.begin()->first +
@@ -151,6 +151,12 @@ void LoraAdapters::save_peft(const std::string& folder,
 
 void LoraAdapters::merge() {
   torch::NoGradGuard no_grad;
+  for (const Attached& attached : attached_)
+    if (attached.linear->packed)
+      sdk::fail(LMF_ERR_UNSUPPORTED, attached.module +
+                                         ": its base weight is packed (quantized), so the adapter cannot be "
+                                         "merged into it; save the adapter, or load the model with "
+                                         "packed_weights off to merge into the dequantized weight");
   for (Attached& attached : attached_) {
     Linear& linear = *attached.linear;
     const torch::Tensor delta = attached.adapter->delta_weight();
