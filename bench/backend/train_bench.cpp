@@ -45,10 +45,10 @@ int main(int argc, char** argv) {
   const torch::Device device = torch::cuda::is_available() ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
   const auto dtype = device.is_cuda() ? torch::kBFloat16 : torch::kFloat32;
 
+  std::optional<lmf::bench::QuantizerHost> quantizer_host;  // outlives the packed layers
   tb::LoadedModel model;
   model.folder = "(random " + shape + ")";
   model.config = tb::parse_model_config(lmf::bench::shape_config(shape), shape);
-  std::optional<lmf::bench::QuantizerHost> quantizer_host;  // outlives the packed layers
   if (method == "qlora") {
     const char* nf4 = std::getenv("LMF_BENCH_NF4");
     if (nf4 == nullptr) {

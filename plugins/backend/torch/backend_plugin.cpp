@@ -144,6 +144,7 @@ class TorchBackend final : public lmf::sdk::Backend {
       tb::LoadOptions options = loaded_options_;
       options.fuse_projections = "off";
       options.packed_weights = "off";
+      options.quantize_on_load = nullptr;
       model_.reset();
       loaded_options_ = options;
       model_ = tb::LoadedModel::load(folder, loaded_options_);
@@ -175,6 +176,7 @@ class TorchBackend final : public lmf::sdk::Backend {
     // Full fine-tuning changes every weight: separate, dense projections. LoRA trains
     // beside a packed base as well (Note [Gradient through packed weights]).
     if (train.method == "full") options.fuse_projections = options.packed_weights = "off";
+    if (train.merge_lora) options.packed_weights = "off";  // the merge goes into dense weights
     // QLoRA: the base quantized as it loads, adapters beside it (Note [Quantized on load]).
     options.quantize_on_load = train.method == "qlora" ? train.quantization : nlohmann::json();
     const bool same = model_ && model_->folder == folder && options.dtype == loaded_options_.dtype &&

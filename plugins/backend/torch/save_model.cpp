@@ -35,6 +35,11 @@ void write_folder(const LoadedModel& model, const fs::path& folder, const json& 
   std::optional<torch::ScalarType> dtype;
   if (dtype_option != "auto") dtype = parse_torch_dtype(dtype_option, "save option dtype");
 
+  // Note [Packed weights]: a packed module's tensors live in its quantizer plugin, not here.
+  if (model.weights.has_packed())
+    sdk::fail(LMF_ERR_UNSUPPORTED, "save: the model computes with packed (quantized) modules, whose weights "
+                                   "this save would leave out; load it with packed_weights off and without "
+                                   "quantize_on_load to save it");
   NamedTensors tensors;
   tensors.reserve(model.weights.names().size());
   for (const std::string& name : model.weights.names()) {

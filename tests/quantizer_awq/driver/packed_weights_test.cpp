@@ -8,6 +8,7 @@
 #include "generation.h"
 #include "quantize/packed_linear.h"
 #include "quantize/quantize_model.h"
+#include "save_model.h"
 #include "tensor_io.h"
 #include "trainer/train_config.h"
 #include "trainer/trainer.h"
@@ -83,6 +84,19 @@ TEST_P(PackedWeights, AutoStaysDenseOnTheCpuAndOnRefusesWhatThePluginCannotRun) 
     EXPECT_NE(std::string(e.what()).find("packed_weights on"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("float32"), std::string::npos) << e.what();
   }
+}
+
+// A save would leave the packed modules' weights out: refused, nothing written.
+TEST_P(PackedWeights, AreNotSavedAsIfTheModelHadNoProjections) {
+  auto packed = load(quantized_folder(), "on");
+  const std::filesystem::path out = dir_.path() / "saved";
+  try {
+    save_model(*packed, out.string(), nlohmann::json::object());
+    FAIL() << "a packed model was saved";
+  } catch (const sdk::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("packed_weights off"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(std::filesystem::exists(out));
 }
 
 // On CUDA (the GPU machine; skipped elsewhere), where "auto" packs: the rtn plugin's CUDA

@@ -177,14 +177,14 @@ bool QuantizerClient::runs_on(const torch::Device& device) const {
 void QuantizerClient::dequantize_into(const QuantizedLayer& layer, torch::Tensor& weight) const {
   std::vector<int64_t> shape;
   DLTensor view = borrow(weight, shape, "dequantize");
-  sdk::check(vtable_->dequantize(instance_, &layer.raw(), &view, compat::cuda_stream(weight.device())));
+  sdk::check(vtable_->dequantize(instance_, &layer.raw(), &view, weight.is_cuda() ? compat::cuda_stream(weight.device()) : nullptr));
 }
 
 void QuantizerClient::matmul(const QuantizedLayer& layer, const torch::Tensor& x, torch::Tensor& y) const {
   std::vector<int64_t> x_shape, y_shape;
   const DLTensor x_view = borrow(x, x_shape, "matmul: x");
   DLTensor y_view = borrow(y, y_shape, "matmul: y");
-  sdk::check(vtable_->matmul(instance_, &layer.raw(), &x_view, &y_view, compat::cuda_stream(x.device())));
+  sdk::check(vtable_->matmul(instance_, &layer.raw(), &x_view, &y_view, x.is_cuda() ? compat::cuda_stream(x.device()) : nullptr));
 }
 
 QuantizedLayer::~QuantizedLayer() {

@@ -81,6 +81,8 @@ TrainConfig TrainConfig::from_json(const json& config) {
     const json& q = config.at("quantization");
     if (!q.is_object() || !q.value("quantizer", json()).is_string())
       bad("quantization", "must be {\"quantizer\": NAME, \"config\": {...}}, got " + q.dump());
+    for (const auto& [key, unused] : q.items())
+      if (key != "quantizer" && key != "config") bad("quantization." + key, "is not a field (quantizer, config)");
     c.quantization = {{"quantizer", q["quantizer"]}, {"config", q.value("config", json::object())}};
   }
 
