@@ -95,14 +95,14 @@ torch::Tensor QuantizerClient::search_input_scales(const std::vector<std::string
                                                    const std::vector<torch::Tensor>& weights) const {
   if (!folds_input_scales())
     sdk::fail(LMF_ERR_UNSUPPORTED, "quantizer " + name_ + " does not choose input scales");
-  std::vector<torch::Tensor> cpu;
+  std::vector<torch::Tensor> lent;
   std::vector<std::vector<int64_t>> shapes(weights.size());
   std::vector<DLTensor> views;
   std::vector<const DLTensor*> pointers;
   std::vector<lmf_str_view> names;
   for (size_t i = 0; i < weights.size(); ++i) {
-    cpu.push_back(weights[i].to(torch::kCPU, torch::kFloat32).contiguous());
-    views.push_back(borrow(cpu.back(), shapes[i], layers[i]));
+    lent.push_back(lendable(weights[i]));
+    views.push_back(borrow(lent.back(), shapes[i], layers[i]));
     names.push_back(sdk::to_view(layers[i]));
   }
   for (const DLTensor& view : views) pointers.push_back(&view);
@@ -124,18 +124,28 @@ torch::Tensor QuantizerClient::search_input_scales(const std::vector<std::string
   return scales;
 }
 
+// Note [Calibration on the device]: a calibrating quantizer whose capabilities list the
+// tensors' device (gptq in a CUDA build) is lent them there in float32 — its Hessians and
+// solves run on the GPU, where the calibration forward passes left the inputs; any other
+// gets float32 copies on the CPU (rtn's "cuda" is for its kernels: it quantizes on the CPU).
+torch::Tensor QuantizerClient::lendable(const torch::Tensor& tensor) const {
+  const bool on_device = needs_calibration() && runs_on(tensor.device());
+  const torch::Device device = on_device ? tensor.device() : torch::Device(torch::kCPU);
+  return tensor.to(device, torch::kFloat32).contiguous();
+}
+
 void QuantizerClient::observe(const std::string& layer, const torch::Tensor& inputs) const {
   if (vtable_->observe == nullptr) return;
-  const torch::Tensor cpu = inputs.to(torch::kCPU, torch::kFloat32).contiguous();
+  const torch::Tensor lent = lendable(inputs);
   std::vector<int64_t> shape;
-  const DLTensor view = borrow(cpu, shape, layer);
+  const DLTensor view = borrow(lent, shape, layer);
   sdk::check(vtable_->observe(instance_, sdk::to_view(layer), &view));
 }
 
 QuantizedLayer QuantizerClient::quantize(const std::string& layer, const torch::Tensor& weight) const {
-  const torch::Tensor cpu = weight.to(torch::kCPU, torch::kFloat32).contiguous();
+  const torch::Tensor lent = lendable(weight);
   std::vector<int64_t> shape;
-  const DLTensor view = borrow(cpu, shape, layer);
+  const DLTensor view = borrow(lent, shape, layer);
   lmf_quantized_layer* out = nullptr;
   sdk::check(vtable_->quantize(instance_, sdk::to_view(layer), &view, &out));
   return QuantizedLayer(this, out);

@@ -54,7 +54,9 @@ class QuantizerClient {
   // scale folding] in docs/quantization.md.
   bool folds_input_scales() const;
 
-  // inputs [tokens, in_features]: what `layer` sees on calibration samples.
+  // inputs [tokens, in_features]: what `layer` sees on calibration samples. Here and in
+  // quantize and search_input_scales the tensors are lent in float32 on their device when
+  // the quantizer runs there, else on the CPU (Note [Calibration on the device]).
   void observe(const std::string& layer, const torch::Tensor& inputs) const;
   // The scales s [in] (float32, CPU) for `layers`, which read the same input and were
   // observed on it, with `weights` their weights as they are now.
@@ -77,6 +79,7 @@ class QuantizerClient {
 
  private:
   friend class QuantizedLayer;
+  torch::Tensor lendable(const torch::Tensor& tensor) const;
   std::string name_;
   const lmf_component* component_ = nullptr;
   const lmf_quantizer_vtable* vtable_ = nullptr;
