@@ -47,10 +47,7 @@ namespace lmf::quant {
 class GptqDeviceWorkspaces;
 
 // What a call throws instead of allocating while its stream is being captured.
-class GptqCaptureError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
+using GptqCaptureError = DeviceCaptureError;
 
 class GptqDeviceLayer {
  public:

@@ -8,14 +8,13 @@
 // std::runtime_error; nothing is written then.
 #pragma once
 
+#include "plugins/quantizer/common/device_dtype.h"
 #include "plugins/quantizer/common/gptq_kernels.h"
 
 #include <cstdint>
 
 namespace lmf::quant {
 
-// Element types of x, y and the dequantized weight.
-enum class DeviceDtype : int { f32 = 0, f16 = 1, bf16 = 2 };
 
 // Whether this build has the CUDA kernels (false: the throwing stubs).
 bool gptq_cuda_kernels_compiled();

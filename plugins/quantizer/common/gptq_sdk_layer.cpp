@@ -2,6 +2,7 @@
 
 #include "plugins/quantizer/common/gptq_device_layer.h"
 #include "plugins/quantizer/common/gptq_kernels_cuda.h"
+#include "plugins/quantizer/common/cuda_tensor_checks.h"
 #include "plugins/quantizer/common/layer_tensors.h"
 
 #include <map>
@@ -78,55 +79,6 @@ void run_kernel(const char* op, Body&& body) {
   } catch (const std::invalid_argument& e) {
     fail(LMF_ERR_INVALID_ARGUMENT, std::string(op) + ": " + e.what());
   }
-}
-
-// run_kernel for the CUDA path, where CUDA's failures (std::runtime_error: out of memory, a
-// failed launch) get `op` in front too, and a call that would allocate inside a graph
-// capture is unsupported.
-template <class Body>
-void run_cuda(const char* op, Body&& body) {
-  try {
-    run_kernel(op, body);
-  } catch (const sdk::Error&) {
-    throw;
-  } catch (const GptqCaptureError& e) {
-    fail(LMF_ERR_UNSUPPORTED, std::string(op) + ": " + e.what());
-  } catch (const std::runtime_error& e) {
-    fail(LMF_ERR_INTERNAL, std::string(op) + ": " + e.what());
-  }
-}
-
-bool on_cuda(const DLTensor& tensor) {
-  return tensor.device.device_type == kDLCUDA;
-}
-
-std::string device_text(const DLDevice& device) {
-  return device.device_type == kDLCPU    ? std::string("cpu")
-         : device.device_type == kDLCUDA ? "cuda:" + std::to_string(device.device_id)
-                                         : "device type " + std::to_string(device.device_type);
-}
-
-// Refuses a CUDA tensor where this build has no CUDA kernels, naming the op and the device.
-void expect_cuda_kernels(const DLTensor& tensor, const std::string& name) {
-  if (!gptq_cuda_kernels_compiled())
-    fail(LMF_ERR_UNSUPPORTED, name + " is on " + device_text(tensor.device) +
-                                  ", but this build of the plugin has no CUDA kernels (CPU only)");
-}
-
-// The kernels' type of a contiguous CUDA tensor of `rank` dimensions in float32, float16 or
-// bfloat16; anything else is refused, naming the tensor.
-DeviceDtype cuda_dtype(const DLTensor& tensor, const std::string& name, int rank) {
-  const TensorView view(tensor, name);
-  if (tensor.ndim != rank)
-    fail(LMF_ERR_INVALID_ARGUMENT, name + ": expected " + std::to_string(rank) +
-                                       " dimensions, got " + std::to_string(tensor.ndim));
-  if (!view.contiguous()) fail(LMF_ERR_INVALID_ARGUMENT, name + ": must be contiguous");
-  const DLDataType type = tensor.dtype;
-  if (type.lanes == 1 && type.bits == 32 && type.code == kDLFloat) return DeviceDtype::f32;
-  if (type.lanes == 1 && type.bits == 16 && type.code == kDLFloat) return DeviceDtype::f16;
-  if (type.lanes == 1 && type.bits == 16 && type.code == kDLBfloat) return DeviceDtype::bf16;
-  fail(LMF_ERR_INVALID_ARGUMENT,
-       name + ": expected float32, float16 or bfloat16 on CUDA, got " + sdk::dtype_name(type));
 }
 
 }  // namespace
@@ -233,7 +185,7 @@ std::unique_ptr<GptqLayer> import_gptq_layer(std::span<const lmf_named_tensor> t
 void dequantize_gptq_layer(const sdk::QuantizedLayer& layer, DLTensor& weight, void* stream) {
   const GptqLayer& gptq = gptq_layer(layer);
   if (on_cuda(weight)) {
-    expect_cuda_kernels(weight, "dequantize: weight");
+    expect_cuda_kernels(gptq_cuda_kernels_compiled(), weight, "dequantize: weight", "the plugin");
     const DeviceDtype dtype = cuda_dtype(weight, "dequantize: weight", 2);
     expect_shape(weight, "dequantize: weight", {layer.out_features(), layer.in_features()});
     run_cuda("dequantize", [&] {
@@ -252,21 +204,11 @@ namespace {
 
 // x and y on one CUDA device (Note [GPTQ device layers]).
 void matmul_gptq_layer_cuda(const GptqLayer& gptq, const DLTensor& x, DLTensor& y, void* stream) {
-  expect_cuda_kernels(on_cuda(x) ? x : y, on_cuda(x) ? "matmul: x" : "matmul: y");
-  if (!on_cuda(x) || !on_cuda(y) || x.device.device_id != y.device.device_id)
-    fail(LMF_ERR_INVALID_ARGUMENT, "matmul: x is on " + device_text(x.device) + " and y on " +
-                                       device_text(y.device) + ": they must be on one device");
-  const DeviceDtype x_dtype = cuda_dtype(x, "matmul: x", 2);
-  const DeviceDtype y_dtype = cuda_dtype(y, "matmul: y", 2);
-  if (x_dtype != y_dtype)
-    fail(LMF_ERR_INVALID_ARGUMENT, "matmul: x is " + sdk::dtype_name(x.dtype) + " and y " +
-                                       sdk::dtype_name(y.dtype) + ": they must have one dtype");
-  const int64_t tokens = x.shape[0];
-  expect_shape(x, "matmul: x [tokens, in_features]", {tokens, gptq.in_features()});
-  expect_shape(y, "matmul: y [tokens, out_features]", {tokens, gptq.out_features()});
+  const CudaMatmul call = check_cuda_matmul(x, y, gptq.in_features(), gptq.out_features(),
+                                            gptq_cuda_kernels_compiled(), "the plugin");
   run_cuda("matmul", [&] {
     gptq.on_device(x.device.device_id, stream)
-        .matmul(x_dtype, TensorView(x, "").data<void>(), tokens, y_dtype,
+        .matmul(call.dtype, TensorView(x, "").data<void>(), call.tokens, call.dtype,
                 TensorView(y, "").data<void>(), stream);
   });
 }

@@ -3,13 +3,14 @@
 // kernels' failures turned into statuses. A refused call writes nothing.
 #pragma once
 
+#include "plugins/quantizer/common/cuda_tensor_checks.h"
 #include "plugins/quantizer/nf4/nf4_layer.h"
 
 #include <lmf/sdk/quantizer.h>
 
 namespace lmf::quant::nf4 {
 
-bool on_cuda(const DLTensor& tensor);
+using lmf::quant::on_cuda;  // plugins/quantizer/common/cuda_tensor_checks.h
 
 // What the plugin's capabilities say of where dequantize and matmul run: "devices" is
 // ["cpu"], plus "cuda" where the CUDA kernels are built.

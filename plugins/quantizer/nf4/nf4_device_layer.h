@@ -31,10 +31,7 @@ namespace lmf::quant::nf4 {
 //   capture in another thread that uses cudaStreamCaptureModeGlobal.
 
 // What a first use throws instead of allocating while its stream is being captured.
-class Nf4CaptureError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
+using Nf4CaptureError = DeviceCaptureError;
 
 class Nf4DeviceLayer {
  public:

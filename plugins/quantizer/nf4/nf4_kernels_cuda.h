@@ -8,12 +8,14 @@
 // std::runtime_error; nothing is written then.
 #pragma once
 
+#include "plugins/quantizer/common/device_dtype.h"
+
 #include <cstdint>
 
 namespace lmf::quant::nf4 {
 
 // Element types of x, y and the dequantized weight.
-enum class CudaDtype : int { f32 = 0, f16 = 1, bf16 = 2 };
+using CudaDtype = DeviceDtype;
 
 // One layer's tensors as the layout stores them (Note [NF4 checkpoint layout]): the block
 // absmax values still double-quantized where the layer is, so that a device copy costs what
