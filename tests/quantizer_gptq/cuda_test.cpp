@@ -1,11 +1,14 @@
 // The solver on a CUDA device (the GPU machine; skipped without one): the same algorithm
 // as on the CPU, so the same layer up to float rounding.
+#include "gptq_cuda.h"
 #include "gptq_solver.h"
 #include "hessian_accumulator.h"
 #include "tests/quantizer_gptq/gptq_test_support.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+
+#include <string>
 
 namespace {
 
@@ -36,4 +39,68 @@ TEST(GptqCuda, QuantizesOnTheGpuAsOnTheCpu) {
             output_error(x, w, dequantize(round_to_nearest(w, 4, 64, true))));
 }
 
+#define SKIP_WITHOUT_BLOCK_KERNEL()                                               \
+  do {                                                                            \
+    if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";            \
+    if (!gptq_cuda_compiled()) GTEST_SKIP() << "built without the GPTQ CUDA code"; \
+  } while (false)
+
+struct BlockCase {
+  std::string name;
+  GptqOptions options;
+};
+
+// Note [GPTQ on the device]: the kernel computes each element with the loop's float32
+// operations in the loop's order, so the codes and grids are the loop's exactly.
+TEST(GptqCuda, BlockKernelGivesTheColumnLoopsCodes) {
+  SKIP_WITHOUT_BLOCK_KERNEL();
+  const torch::Tensor x = correlated_inputs(1024, 512, 11).to(torch::kCUDA);
+  const torch::Tensor w = gaussian_weight(200, 512, 11).to(torch::kCUDA);  // 200: a part-filled thread block
+  HessianAccumulator hessian("h");
+  hessian.add(x);
+  std::vector<BlockCase> cases;
+  auto add = [&](std::string name, auto&& set) {
+    GptqOptions o;
+    set(o);
+    cases.push_back({std::move(name), o});
+  };
+  add("g128", [](GptqOptions&) {});
+  add("g32 starting mid-block", [](GptqOptions& o) { o.group_size = 32; });
+  add("g256 over two blocks of 64", [](GptqOptions& o) { o.group_size = 256, o.block_size = 64; });
+  add("per row, 3 bits", [](GptqOptions& o) { o.group_size = -1, o.bits = 3; });
+  add("asymmetric 8 bits, block 100", [](GptqOptions& o) { o.sym = false, o.bits = 8, o.block_size = 100; });
+  add("act-order", [](GptqOptions& o) { o.desc_act = true; });
+  add("act-order, static groups, 2 bits", [](GptqOptions& o) { o.desc_act = o.static_groups = true, o.bits = 2; });
+  for (const BlockCase& c : cases) {
+    SCOPED_TRACE(c.name);
+    const GptqResult kernel = gptq_quantize(w, hessian.hessian(), c.options, "k", SolverPath::kAuto);
+    const GptqResult loop = gptq_quantize(w, hessian.hessian(), c.options, "l", SolverPath::kColumnByColumn);
+    EXPECT_EQ(kernel.codes.codes, loop.codes.codes);
+    EXPECT_EQ(kernel.codes.scales, loop.codes.scales);
+    EXPECT_EQ(kernel.codes.zeros, loop.codes.zeros);
+    EXPECT_EQ(kernel.codes.g_idx, loop.codes.g_idx);
+    EXPECT_NEAR(kernel.loss, loop.loss, 1e-5 * loop.loss);
+  }
+}
+
+// bf16 inputs (lent as float32) take the tensor cores: the same Hessian as float32's up to
+// the order of the sums.
+TEST(GptqCuda, Bf16InputsGiveTheFloat32Hessian) {
+  SKIP_WITHOUT_BLOCK_KERNEL();
+  const torch::Tensor x = correlated_inputs(1536, 256, 5).to(torch::kBFloat16).to(torch::kFloat32);
+  HessianAccumulator on_cpu("cpu"), on_gpu("gpu");
+  for (int64_t first : {0, 1000}) {  // two calls of different sizes: the running average
+    const torch::Tensor part = x.slice(0, first, first == 0 ? 1000 : 1536);
+    on_cpu.add(part.to(torch::kFloat64));
+    on_gpu.add(part.to(torch::kCUDA));
+  }
+  EXPECT_EQ(on_gpu.rows(), 1536);
+  const torch::Tensor expected = 2.0 / 1536 * x.to(torch::kFloat64).t().mm(x.to(torch::kFloat64));
+  const torch::Tensor got = on_gpu.hessian().cpu().to(torch::kFloat64);
+  const double scale = expected.abs().max().item<double>();
+  EXPECT_LT((got - expected).abs().max().item<double>(), 1e-5 * scale);
+  EXPECT_LT((on_cpu.hessian().to(torch::kFloat64) - expected).abs().max().item<double>(), 1e-5 * scale);
+}
+
 }  // namespace
+

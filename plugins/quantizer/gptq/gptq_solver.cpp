@@ -1,11 +1,14 @@
 #include "gptq_solver.h"
 
+#include "device_stream.h"
+#include "gptq_cuda.h"
 #include "hessian_accumulator.h"
 
 #include <lmf/sdk/error.h>
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <sstream>
 #include <stdexcept>
 #include <vector>
@@ -67,6 +70,108 @@ InverseFactor inverse_factor(const torch::Tensor& h, double damp_percent,
 // static_groups fits every group (of consecutive input columns) before any update and
 // before the permutation, so that act-order keeps the groups of the natural order.
 
+using GridFit = std::function<RowGrids(const torch::Tensor&)>;
+
+// The grid each column of the block [i1, i2) rounds onto, as indices into `grids`. Groups
+// that start in the block are fitted here, from W as the block starts: what the reference
+// fits when its loop reaches their first column (Note [Group grids]).
+std::vector<size_t> block_grids(const torch::Tensor& w, int64_t i1, int64_t i2,
+                                const GptqOptions& options, const std::vector<int64_t>& perm_host,
+                                const GridFit& fit, std::vector<RowGrids>& grids) {
+  std::vector<size_t> grid_of;
+  grid_of.reserve(static_cast<size_t>(i2 - i1));
+  for (int64_t col = i1; col < i2; ++col) {
+    if (options.group_size <= 0) {
+      grid_of.push_back(0);
+    } else if (options.static_groups) {
+      const int64_t natural = options.desc_act ? perm_host[static_cast<size_t>(col)] : col;
+      grid_of.push_back(static_cast<size_t>(natural / options.group_size));
+    } else {
+      if (col % options.group_size == 0)
+        grids.push_back(fit(w.slice(1, col, std::min(col + options.group_size, w.size(1)))));
+      grid_of.push_back(grids.size() - 1);
+    }
+  }
+  return grid_of;
+}
+
+// One lazy block [i1, i2) of the permuted float32 weight `w` and the upper factor `hinv`.
+struct Block {
+  const torch::Tensor& w;
+  const torch::Tensor& hinv;
+  int64_t i1, i2, maxq;
+  const std::vector<RowGrids>& grids;
+  const std::vector<size_t>& grid_of;  // per column of the block
+};
+
+// The reference's loop: each column rounded, its error spread over the block's later
+// columns. Writes the block's codes, adds its losses per row, returns the errors
+// [rows, i2 − i1] that the lazy update spreads over the columns after the block.
+torch::Tensor solve_block_by_columns(const Block& b, torch::Tensor& codes, torch::Tensor& losses) {
+  torch::Tensor w1 = b.w.slice(1, b.i1, b.i2).clone();
+  torch::Tensor err1 = torch::zeros_like(w1);
+  const torch::Tensor hinv1 = b.hinv.slice(0, b.i1, b.i2).slice(1, b.i1, b.i2);
+  for (int64_t i = 0; i < b.i2 - b.i1; ++i) {
+    const RowGrids& grid = b.grids[b.grid_of[static_cast<size_t>(i)]];
+    const torch::Tensor column = w1.select(1, i).clone();
+    const torch::Tensor d = hinv1[i][i];
+    const torch::Tensor column_codes = round_to_grid(column, grid, b.maxq);
+    const torch::Tensor difference = column - grid_values(column_codes, grid);
+    codes.select(1, b.i1 + i).copy_(column_codes);
+    losses.add_(difference.square() / d.square() / 2.0);
+    const torch::Tensor err = difference / d;
+    w1.slice(1, i).sub_(err.unsqueeze(1).matmul(hinv1[i].slice(0, i).unsqueeze(0)));
+    err1.select(1, i).copy_(err);
+  }
+  return err1;
+}
+
+// The same block in one kernel (Note [GPTQ on the device]): the grids its columns use
+// stacked [n, rows], each column's row in them.
+torch::Tensor solve_block_on_device(const Block& b, torch::Tensor& codes, torch::Tensor& losses) {
+  std::vector<size_t> used;
+  std::vector<int32_t> column_grid;
+  for (size_t grid : b.grid_of) {
+    auto found = std::find(used.begin(), used.end(), grid);
+    if (found == used.end()) found = used.insert(used.end(), grid);
+    column_grid.push_back(static_cast<int32_t>(found - used.begin()));
+  }
+  std::vector<torch::Tensor> scales, zeros;
+  for (size_t grid : used) {
+    scales.push_back(b.grids[grid].scale);
+    zeros.push_back(b.grids[grid].zero);
+  }
+  const torch::TensorOptions on_device = b.w.options();
+  const torch::Tensor scale = torch::stack(scales).to(on_device).contiguous();
+  const torch::Tensor zero = torch::stack(zeros).to(on_device).contiguous();
+  const torch::Tensor grid_index = torch::tensor(column_grid, torch::kInt32).to(b.w.device());
+  const int64_t rows = b.w.size(0), cols = b.w.size(1), width = b.i2 - b.i1;
+  torch::Tensor err1 = torch::empty({rows, width}, on_device);
+
+  BlockSolveArgs args;
+  args.weight = b.w.data_ptr<float>() + b.i1;
+  args.weight_stride = cols;
+  args.hinv = b.hinv.data_ptr<float>() + b.i1 * cols + b.i1;
+  args.hinv_stride = cols;
+  args.scales = scale.data_ptr<float>();
+  args.zeros = zero.data_ptr<float>();
+  args.column_grid = grid_index.data_ptr<int32_t>();
+  args.codes = codes.data_ptr<uint8_t>() + b.i1;
+  args.codes_stride = cols;
+  args.errors = err1.data_ptr<float>();
+  args.losses = losses.data_ptr<float>();
+  args.rows = rows;
+  args.columns = width;
+  args.maxq = static_cast<int>(b.maxq);
+  run_on_stream(b.w.device(), [&](void* stream) { solve_block_cuda(args, stream); });
+  return err1;
+}
+
+bool block_kernel_applies(const torch::Tensor& w, const GptqOptions& options, SolverPath path) {
+  return path == SolverPath::kAuto && w.is_cuda() && gptq_cuda_compiled() &&
+         options.block_size <= kMaxDeviceBlockColumns && options.bits <= 8;
+}
+
 std::vector<uint8_t> to_bytes(const torch::Tensor& codes) {
   torch::Tensor flat = codes.to(torch::kCPU, torch::kUInt8).contiguous();
   return std::vector<uint8_t>(flat.data_ptr<uint8_t>(), flat.data_ptr<uint8_t>() + flat.numel());
@@ -95,7 +200,7 @@ void validate(const GptqOptions& options) {
 }
 
 GptqResult gptq_quantize(const torch::Tensor& weight, const torch::Tensor& hessian,
-                         const GptqOptions& options, std::string_view layer) {
+                         const GptqOptions& options, std::string_view layer, SolverPath path) {
   validate(options);
   const std::string name = "layer \"" + std::string(layer) + "\"";
   if (weight.dim() != 2 || !weight.is_floating_point())
@@ -152,35 +257,18 @@ GptqResult gptq_quantize(const torch::Tensor& weight, const torch::Tensor& hessi
 
   const InverseFactor inverse = inverse_factor(h, options.damp_percent, name);
   result.damp_percent = inverse.damp_percent;
-  const torch::Tensor& hinv = inverse.upper;
+  const torch::Tensor hinv = inverse.upper.contiguous();
+  w = w.contiguous();
 
-  torch::Tensor codes = torch::zeros_like(w);  // integer-valued, in the permuted order
-  torch::Tensor losses = torch::zeros_like(w);
-  size_t grid = 0;
+  torch::Tensor codes = torch::zeros(w.sizes(), w.options().dtype(torch::kUInt8));  // permuted order
+  torch::Tensor losses = torch::zeros({rows}, w.options());
+  const bool on_device = block_kernel_applies(w, options, path);
   for (int64_t i1 = 0; i1 < cols; i1 += options.block_size) {
     const int64_t i2 = std::min(i1 + options.block_size, cols);
-    torch::Tensor w1 = w.slice(1, i1, i2).clone();
-    torch::Tensor err1 = torch::zeros_like(w1);
-    const torch::Tensor hinv1 = hinv.slice(0, i1, i2).slice(1, i1, i2);
-    for (int64_t i = 0; i < i2 - i1; ++i) {
-      const int64_t col = i1 + i;
-      if (grouped && !options.static_groups && col % group_size == 0) {
-        grids.push_back(fit_grids(w.slice(1, col, std::min(col + group_size, cols))));
-        grid = grids.size() - 1;
-      } else if (grouped && options.static_groups) {
-        grid = static_cast<size_t>((options.desc_act ? perm_host[col] : col) / group_size);
-      }
-      const torch::Tensor column = w1.select(1, i).clone();
-      const torch::Tensor d = hinv1[i][i];
-      const torch::Tensor column_codes = round_to_grid(column, grids[grid], maxq);
-      const torch::Tensor quantized = grid_values(column_codes, grids[grid]);
-      codes.select(1, col).copy_(column_codes);
-      losses.select(1, col).copy_((column - quantized).square() / d.square() / 2.0);
-      const torch::Tensor err = (column - quantized) / d;
-      // Spread the error over this block's later columns (lazy batch update for the rest).
-      w1.slice(1, i).sub_(err.unsqueeze(1).matmul(hinv1[i].slice(0, i).unsqueeze(0)));
-      err1.select(1, i).copy_(err);
-    }
+    const std::vector<size_t> grid_of = block_grids(w, i1, i2, options, perm_host, fit_grids, grids);
+    const Block block{w, hinv, i1, i2, maxq, grids, grid_of};
+    const torch::Tensor err1 = on_device ? solve_block_on_device(block, codes, losses)
+                                         : solve_block_by_columns(block, codes, losses);
     if (i2 < cols) w.slice(1, i2).sub_(err1.matmul(hinv.slice(0, i1, i2).slice(1, i2)));
   }
   result.loss = losses.sum().item<double>();

@@ -4,7 +4,8 @@
 // through the inverse Hessian of the layer's inputs, so that the layer's outputs on the
 // calibration data move as little as possible. Follows the reference implementation
 // (IST-DASLab/gptq, AutoGPTQ's gptq.py: fasterquant) step by step; where we differ, a Note
-// says so. libtorch throughout: it runs on the device of the Hessian, CPU or CUDA.
+// says so. libtorch throughout — it runs on the device of the Hessian, CPU or CUDA — with the
+// lazy block in one kernel on CUDA (Note [GPTQ on the device]).
 #pragma once
 
 #include "plugins/quantizer/common/quantized_codes.h"
@@ -47,12 +48,19 @@ struct GptqResult {
   int64_t dead_columns = 0;  // inputs that were always zero: their weights quantize as 0
 };
 
+// How gptq_quantize solves a lazy block when the weight is on a CUDA device: kAuto in one
+// kernel (Note [GPTQ on the device], gptq_cuda.cu) where it applies — a CUDA build,
+// block_size <= 128 — else, and with kColumnByColumn always, the reference's loop of tensor
+// operations (tests compare the two: the same codes).
+enum class SolverPath { kAuto, kColumnByColumn };
+
 // Quantizes `weight` [out, in] (any floating dtype; moved to the Hessian's device) with the
 // Hessian `hessian` [in, in] (HessianAccumulator::hessian(); not modified), in float32 as
 // the reference. Throws
 // lmf::sdk::Error naming `layer` for mismatched shapes, NaN/Inf in the weight, or a Hessian
 // that stays indefinite after every dampening retry.
 GptqResult gptq_quantize(const torch::Tensor& weight, const torch::Tensor& hessian,
-                         const GptqOptions& options, std::string_view layer);
+                         const GptqOptions& options, std::string_view layer,
+                         SolverPath path = SolverPath::kAuto);
 
 }  // namespace lmf::quant::gptq

@@ -1,5 +1,8 @@
 #include "hessian_accumulator.h"
 
+#include "device_stream.h"
+#include "gptq_cuda.h"
+
 #include <lmf/sdk/error.h>
 
 #include <cmath>
@@ -38,10 +41,26 @@ void HessianAccumulator::add(const torch::Tensor& inputs) {
   // Everything that allocates (and so may fail) before the statistics change: a failed
   // call leaves the layer's Hessian and row count as they were.
   const int64_t rows = rows_ + tokens;
-  x = x * std::sqrt(2.0 / static_cast<double>(rows));
+  const double kept = static_cast<double>(rows_) / static_cast<double>(rows);
+  const double added = 2.0 / static_cast<double>(rows);
+  if (x.is_cuda() && gptq_cuda_compiled()) {
+    // Note [GPTQ on the device]: bf16 values (a bf16 model's activations, lent as float32)
+    // take the tensor cores, their products exact in float32.
+    const torch::Tensor bf16 = x.to(torch::kBFloat16).contiguous();
+    if (torch::equal(bf16.to(torch::kFloat32), x)) {
+      if (!hessian_.defined()) hessian_ = torch::zeros({x.size(1), x.size(1)}, x.options());
+      run_on_stream(x.device(), [&](void* stream) {
+        accumulate_gram_bf16_cuda(bf16.data_ptr(), tokens, x.size(1), static_cast<float>(added),
+                                  static_cast<float>(kept), hessian_.data_ptr<float>(), stream);
+      });
+      rows_ = rows;
+      return;
+    }
+  }
+  x = x * std::sqrt(added);
   torch::Tensor update = x.t().mm(x);
   if (!hessian_.defined()) hessian_ = torch::zeros({x.size(1), x.size(1)}, x.options());
-  hessian_.mul_(static_cast<double>(rows_) / static_cast<double>(rows)).add_(update);
+  hessian_.mul_(kept).add_(update);
   rows_ = rows;
 }
 
