@@ -20,6 +20,12 @@ inline json shape_config(const std::string& shape) {
             {"rope_scaling", {{"rope_type", "llama3"}, {"factor", 8.0}, {"low_freq_factor", 1.0},
                               {"high_freq_factor", 4.0}, {"original_max_position_embeddings", 8192}}},
             {"tie_word_embeddings", false}, {"dtype", "bfloat16"}};
+  if (shape == "llama70b") {  // DeepSeek-R1-Distill-Llama-70B / Llama-3.3-70B
+    json config = shape_config("llama8b");
+    config["hidden_size"] = 8192, config["intermediate_size"] = 28672, config["num_hidden_layers"] = 80;
+    config["num_attention_heads"] = 64;
+    return config;
+  }
   if (shape == "qwen1.5b")  // DeepSeek-R1-Distill-Qwen-1.5B / Qwen2.5-Math-1.5B
     return {{"architectures", {"Qwen2ForCausalLM"}}, {"model_type", "qwen2"}, {"vocab_size", 151936},
             {"hidden_size", 1536}, {"intermediate_size", 8960}, {"num_hidden_layers", 28},
@@ -32,7 +38,7 @@ inline json shape_config(const std::string& shape) {
             {"num_attention_heads", 28}, {"num_key_value_heads", 4}, {"max_position_embeddings", 131072},
             {"rms_norm_eps", 1e-6}, {"rope_theta", 10000.0}, {"tie_word_embeddings", false},
             {"dtype", "bfloat16"}};
-  throw std::runtime_error("unknown shape " + shape + " (llama8b, qwen1.5b, qwen7b)");
+  throw std::runtime_error("unknown shape " + shape + " (llama8b, llama70b, qwen1.5b, qwen7b)");
 }
 
 }  // namespace lmf::bench

@@ -31,13 +31,18 @@ int main(int argc, char** argv) {
   const std::filesystem::path out = argv[3];
   const int64_t samples = argc > 4 ? std::stoll(argv[4]) : 128;
   const int64_t seq = argc > 5 ? std::stoll(argv[5]) : 2048;
-  const torch::Device device = torch::cuda::is_available() ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
-  const auto dtype = device.is_cuda() ? torch::kBFloat16 : torch::kFloat32;
+  const int64_t layers = argc > 6 ? std::stoll(argv[6]) : 0;
+  const bool staged = argc > 7 && std::string(argv[7]) == "cpu";
+  const torch::Device gpu = torch::cuda::is_available() ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
+  const torch::Device device = staged ? torch::Device(torch::kCPU) : gpu;
+  const auto dtype = gpu.is_cuda() ? torch::kBFloat16 : torch::kFloat32;
+  json shape_config = lmf::bench::shape_config(shape);
+  if (layers > 0) shape_config["num_hidden_layers"] = layers;
 
   lmf::bench::QuantizerHost host(argv[2]);  // outlives the model and the driver's client
   tb::LoadedModel model;
   model.folder = "(random " + shape + ")";
-  model.config = tb::parse_model_config(lmf::bench::shape_config(shape), shape);
+  model.config = tb::parse_model_config(shape_config, shape);
   model.weights = tb::Weights::random(model.config, device, dtype, /*seed=*/0);
   model.decoder = std::make_unique<tb::Decoder>(model.config, model.weights, device, /*fuse_projections=*/false);
 
@@ -52,14 +57,16 @@ int main(int argc, char** argv) {
   config.calibration_shards = (out / "shards").string();
   config.samples = samples;
   config.seq_length = seq;
-  lmf::bench::reset_peak_memory(device);
+  if (staged) config.calibration_device = gpu.str();
+  lmf::bench::reset_peak_memory(gpu);
   const auto start = std::chrono::steady_clock::now();
   const json summary = tb::quantize_model(model, config);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::cout << json{{"impl", "lmforge"}, {"shape", shape}, {"quantizer", "gptq"}, {"bits", 4}, {"group_size", 128},
-                    {"samples", samples}, {"seq", seq}, {"seconds", seconds},
-                    {"peak_memory_gib", static_cast<double>(tb::compat::peak_allocated_bytes(device)) / (1 << 30)},
-                    {"modules", summary.value("modules", 0)}, {"device", tb::compat::device_name(device)}}.dump()
+                    {"samples", samples}, {"seq", seq}, {"layers", model.config.num_layers},
+                    {"model_on", device.str()}, {"seconds", seconds},
+                    {"peak_gpu_memory_gib", static_cast<double>(tb::compat::peak_allocated_bytes(gpu)) / (1 << 30)},
+                    {"modules", summary.value("modules", 0)}, {"device", tb::compat::device_name(gpu)}}.dump()
             << std::endl;
   return 0;
 }

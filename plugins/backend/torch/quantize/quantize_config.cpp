@@ -26,12 +26,13 @@ QuantizeConfig QuantizeConfig::from_json(const nlohmann::json& config) {
   }
   const nlohmann::json calibration = f.object("calibration");
   run_config::Fields cal(calibration, "calibration.", "quantize");
-  cal.only({"shards", "split", "samples", "seq_length", "batch"});
+  cal.only({"shards", "split", "samples", "seq_length", "batch", "device"});
   c.calibration_shards = cal.text("shards", "");
   c.calibration_split = cal.text("split", c.calibration_split);
   c.samples = cal.integer("samples", c.samples, 1);
   c.seq_length = cal.integer("seq_length", c.seq_length, 2);
   c.batch = cal.integer("batch", c.batch, 1);
+  c.calibration_device = cal.text("device", "");
   return c;
 }
 

@@ -21,6 +21,9 @@ struct QuantizeConfig {
   int64_t samples = 128;
   int64_t seq_length = 512;
   int64_t batch = 8;             // samples per forward pass
+  // Where blocks calibrate: "" the model's device; another ("cuda") stages one block at a
+  // time there (Note [One block on the device], quantize/block_stage.h).
+  std::string calibration_device;
   bool true_sequential = true;   // Note [Sequential groups]
   std::vector<std::string> modules = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
 

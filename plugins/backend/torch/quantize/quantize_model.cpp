@@ -1,5 +1,6 @@
 #include "quantize/quantize_model.h"
 
+#include "quantize/block_stage.h"
 #include "quantize/input_scale_folding.h"
 #include "quantize/quantizer_client.h"
 #include "save_model.h"
@@ -11,6 +12,7 @@
 #include <cmath>
 #include <functional>
 #include <map>
+#include <optional>
 
 namespace lmf::torch_backend {
 namespace {
@@ -157,13 +159,28 @@ json quantize_model(LoadedModel& model, const QuantizeConfig& config) {
   QuantizerClient quantizer(config.quantizer, config.quantizer_config);
   torch::NoGradGuard no_grad;
 
+  // Note [One block on the device]: blocks calibrate on `device`, staged there one at a
+  // time when the model lives elsewhere.
+  const torch::Device device =
+      config.calibration_device.empty() ? decoder.device() : resolve_device(config.calibration_device);
+  std::optional<BlockStage> stage;
+  if (device != decoder.device()) {
+    sdk::log_info("quantize: the model stays on " + decoder.device().str() + "; each block calibrates on " +
+                  device.str() + " in turn");
+    stage.emplace(model.config, model.weights, device);
+  }
+
   std::vector<torch::Tensor> hidden, positions;
   if (quantizer.needs_calibration()) {
     for (const torch::Tensor& ids : calibration_batches(config, model.config.vocab_size)) {
-      hidden.push_back(decoder.embed(ids.to(decoder.device())));
-      positions.push_back(torch::arange(ids.size(1), ids.options().device(decoder.device())).expand({ids.size(0), ids.size(1)}));
+      hidden.push_back(decoder.embed(ids.to(decoder.device())).to(device));
+      positions.push_back(torch::arange(ids.size(1), ids.options().device(device)).expand({ids.size(0), ids.size(1)}));
     }
   }
+  // Block `index`'s forward pass, where it calibrates.
+  auto run_block = [&](int64_t index, const torch::Tensor& h, const torch::Tensor& at) {
+    return stage ? stage->run(h, at) : decoder.block(index, h, at);
+  };
 
   SaveOverrides saved;
   json layers = json::object(), errors = json::object();
@@ -178,7 +195,7 @@ json quantize_model(LoadedModel& model, const QuantizeConfig& config) {
     if (hidden.empty()) return;
     for (const Projection& p : group)
       p.linear->adapter = std::make_shared<ObservingAdapter>(quantizer, p.name, p.linear->weight.size(0));
-    for (size_t b = 0; b < hidden.size(); ++b) decoder.block(index, hidden[b], positions[b]);
+    for (size_t b = 0; b < hidden.size(); ++b) run_block(index, hidden[b], positions[b]);
     for (const Projection& p : group) p.linear->adapter.reset();
   };
   // Quantizes p's weight as it is now and replaces it by its dequantized value.
@@ -205,7 +222,7 @@ json quantize_model(LoadedModel& model, const QuantizeConfig& config) {
 
   sdk::Progress bar("quantize", decoder.num_layers(), "layers");
   for (int64_t index = 0; index < decoder.num_layers(); ++index) {
-    DecoderLayer& block = decoder.layer(index);
+    DecoderLayer& block = stage ? stage->load(decoder.layer(index)) : decoder.layer(index);
     if (folds) {
       for (const std::vector<Projection>& all : sequential_groups(block, index, config.modules, false)) {
         observe(index, all);
@@ -219,7 +236,8 @@ json quantize_model(LoadedModel& model, const QuantizeConfig& config) {
         for (const Projection& p : group) quantize(p);
       }
     }
-    for (size_t b = 0; b < hidden.size(); ++b) hidden[b] = decoder.block(index, hidden[b], positions[b]);
+    for (size_t b = 0; b < hidden.size(); ++b) hidden[b] = run_block(index, hidden[b], positions[b]);
+    if (stage) stage->store(decoder.layer(index));
     bar.advance();
     sdk::throw_if_cancelled();
   }
