@@ -249,6 +249,34 @@ TEST_P(DecodeOps, DecodeAttentionMatchesTheSoftmaxOverTheValidKeys) {
   }
 }
 
+// A decode step's q/k/v kernel writes the newest key and value, and the attention kernel
+// launched right after it (overlapped: Note [Overlapped launches]) reads the older ones
+// before it waits for it — the newest only after. The old caches are small, so that a
+// stale newest key or value would show.
+TEST_P(DecodeOps, DecodeAttentionSeesTheKeyTheGemvBeforeItWrote) {
+  const int64_t heads = 12, kv_heads = 2, d = 128, width = 1536, capacity = 320;  // Qwen2-1.5B
+  const int64_t rows = (heads + 2 * kv_heads) * d, q_size = heads * d;
+  const double scale = 1.0 / std::sqrt(static_cast<double>(d));
+  torch::Tensor w = random({rows, width}, dtype(), 70, 1.0 / std::sqrt(width));
+  torch::Tensor x = random({1, 1, width}, dtype(), 71, 2.0), norm = random({width}, dtype(), 72);
+  torch::manual_seed(73);
+  torch::Tensor angle = torch::rand({1, 1, 1, d}) * 6.3;
+  torch::Tensor cos = angle.cos().to(torch::kCUDA, dtype()), sin = angle.sin().to(torch::kCUDA, dtype());
+  const auto scratch = fused::DecodeAttentionScratch::make(1, heads, d, capacity, torch::kCUDA);
+  for (int64_t keys : {int64_t{2}, int64_t{65}, int64_t{201}}) {  // the newest key first in its chunk, or last
+    torch::Tensor k_cache = random({1, kv_heads, capacity, d}, dtype(), 74, 0.1);
+    torch::Tensor v_cache = random({1, kv_heads, capacity, d}, dtype(), 75, 0.1);
+    torch::Tensor slot = torch::full({1}, keys - 1, torch::TensorOptions().dtype(torch::kInt64).device(torch::kCUDA));
+    fused::GemvEpilogue epilogue{{}, norm, 1e-6};
+    epilogue.rope = {cos, sin, k_cache, v_cache, slot, heads, kv_heads};
+    ASSERT_TRUE(fused::gemv_rope_applies(w, epilogue.rope, x));
+    torch::Tensor q = fused::gemv(x, w, epilogue).narrow(-1, 0, q_size).view({1, 1, heads, d}).transpose(1, 2);
+    torch::Tensor out = fused::decode_attention(q, k_cache, v_cache, {}, slot, capacity, scale, scratch);
+    EXPECT_LE(relative_error(out, reference_attention(q, k_cache, v_cache, {}, keys, scale)), 2 * roundoff(dtype()))
+        << keys << " keys";
+  }
+}
+
 TEST_P(DecodeOps, DecodeAttentionDoesNotApplyToShapesItLacks) {
   torch::Tensor cache = random({1, 2, 8, 128}, dtype(), 30);
   EXPECT_FALSE(fused::decode_attention_applies(random({1, 5, 1, 128}, dtype(), 31), cache, {})) << "5 heads on 2";

@@ -46,7 +46,8 @@ constexpr int kGemvThreads = 32 * kGemvWarps;
 // Resident blocks a multiprocessor (at most 80 registers a thread): 24 warps; fewer warps
 // with more loads each streamed less (Note [Loads in flight]).
 constexpr int kGemvBlocksPerMultiprocessor = 3;
-// 16-byte loads a lane and row per pass (the most: fewer where a share is shorter).
+// 16-byte loads a lane and row per pass (the most: fewer where a share is shorter, one
+// more where that makes the share one pass: Note [Loads in flight]).
 constexpr int kGemvLoads = 4;
 constexpr int64_t kGemvMaxSharedBytes = 44 * 1024;  // the normalised x (under 48 KB with the static arrays)
 
@@ -131,9 +132,12 @@ __device__ __forceinline__ float warp_sum(float value) {
 // writes: the GEMV issues its weights' loads there (and the norm's weights), so that they
 // are in flight during the previous kernels' tails, and writes nothing before it; the
 // attention kernel reads the cache's slot there (written before the step's kernels, by
-// a copy or by the previous step's end). Hence the weights must not be written by a
-// kernel just before an overlapped GEMV (they are fixed during decoding; a dequantize or
-// an optimizer step before one would race), nor the slot by one of the step's kernels.
+// a copy or by the previous step's end), and the keys and values of its first tile but
+// the newest (keys − 1, the one the q/k/v kernel writes), so that the cache's trip to
+// memory is off the critical path. Hence the weights must not be written by a kernel
+// just before an overlapped GEMV (they are fixed during decoding; a dequantize or an
+// optimizer step before one would race), nor the slot by one of the step's kernels, nor
+// a cache position other than the newest by the kernels before the attention.
 __device__ __forceinline__ void allow_next_kernel() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile("griddepcontrol.launch_dependents;");
@@ -263,6 +267,10 @@ __device__ __forceinline__ void gemv_epilogue(const GemvArgs& a, const GemvEpilo
 // - a warp issues the next pass's loads as soon as this pass's registers are read, before
 //   it reduces and writes a pair's sums; the first pass is issued before waiting for the
 //   previous kernel (Note [Overlapped launches]);
+// - a share one load longer than kGemvLoads (down's 8960 columns over 8 warps: 4.4
+//   loads) is one pass of kGemvLoads + 1 where the registers allow it, not a full pass
+//   and a second of a few lanes; each lane sums the same vectors in the same order
+//   either way;
 // - a pair's partial sums meet in shared memory, summed in a fixed order: the result does
 //   not depend on timing; the group's warps meet at a barrier of their own, no other
 //   warp waits for them.
@@ -467,8 +475,11 @@ GemvSplit gemv_split(int64_t pairs, int64_t vectors, int min_chunks = 1, int max
   s.chunks = min_chunks;
   while (s.chunks < kGemvWarps && (vectors + s.chunks - 1) / s.chunks > 32 * max_loads) s.chunks *= 2;
   while (s.chunks > 1 && vectors / s.chunks < 32) s.chunks /= 2;
-  const int64_t loads = std::min<int64_t>(((vectors + s.chunks - 1) / s.chunks + 31) / 32, max_loads);
-  s.loads = loads <= 2 ? 2 : kGemvLoads;
+  const int64_t needed = ((vectors + s.chunks - 1) / s.chunks + 31) / 32;
+  const int64_t loads = std::min<int64_t>(needed, max_loads);
+  // A share one load longer than a pass of kGemvLoads (8 warps a pair, the most) is one
+  // pass of one load more, not a second pass of a few lanes.
+  s.loads = loads <= 2 ? 2 : needed == kGemvLoads + 1 && max_loads == kGemvLoads ? kGemvLoads + 1 : kGemvLoads;
   return s;
 }
 
@@ -484,8 +495,15 @@ void launch_gemv_with(const GemvArgs& args, const GemvSplit& split, int blocks_p
 
 template <typename T, GemvRows kRows, bool kNorm>
 void launch_gemv(const GemvArgs& args, const GemvSplit& split, int blocks_per_multiprocessor, void* stream) {
+  // One load more only where the registers allow it (no norm, no epilogue beyond the
+  // residual); elsewhere two passes, the same sums in the same order.
+  constexpr bool kOneMore = kRows == GemvRows::adjacent && !kNorm;
   switch (split.loads) {
     case 2: launch_gemv_with<T, kRows, kNorm, 2>(args, split, blocks_per_multiprocessor, stream); break;
+    case kGemvLoads + 1:
+      launch_gemv_with<T, kRows, kNorm, kOneMore ? kGemvLoads + 1 : kGemvLoads>(args, split, blocks_per_multiprocessor,
+                                                                                stream);
+      break;
     default: launch_gemv_with<T, kRows, kNorm, kGemvLoads>(args, split, blocks_per_multiprocessor, stream); break;
   }
 }
@@ -509,14 +527,26 @@ constexpr int kAttnMaxChunks = 64;  // blocks per sequence and KV head
 // device memory: a fence, a counter, and that block's loads of the others' partials, three
 // trips to memory on the critical path of a kernel of a few microseconds. Where the chunks
 // are few (short caches: up to 8 tiles of 64 keys), they are launched as one thread-block
-// cluster instead (Hopper), and the first block reads the others' partials from their
-// shared memory between two cluster barriers.
+// cluster instead (Hopper): each block stores its partials into the first block's shared
+// memory and arrives at the cluster's barrier, the first block waits there and merges
+// them, and the others leave at once — one barrier on the critical path, no remote loads.
+// (Every block also arrives, relaxed, when it starts, and waits for that phase before its
+// remote stores: the first block's shared memory exists only once it has started.)
 constexpr int kAttnMaxClusterChunks = 8;  // the portable cluster size
 // One query head a block: at decode sizes the kernel is bound by its dependent
 // instructions, not by reading keys, so spreading the heads over more blocks (each
 // reading its KV head's keys, from L2 after the first) beats sharing a block per KV head.
 constexpr int kHeadsPerBlock = 1;
 static_assert(kAttnTile == 64, "a tile's softmax takes 2 scores a lane");
+
+// The cluster's barrier in two halves: a thread arrives (releasing its writes, or not),
+// and waits for every thread of the cluster that has not exited to have arrived
+// (acquiring theirs).
+__device__ __forceinline__ void cluster_arrive_relaxed() {
+  asm volatile("barrier.cluster.arrive.relaxed;" ::: "memory");
+}
+__device__ __forceinline__ void cluster_arrive() { asm volatile("barrier.cluster.arrive.release;" ::: "memory"); }
+__device__ __forceinline__ void cluster_wait() { asm volatile("barrier.cluster.wait.acquire;" ::: "memory"); }
 
 // Keys per block: whole tiles, at most kAttnMaxChunks blocks over the keys.
 int64_t attention_chunk_keys(int64_t max_keys) {
@@ -566,28 +596,36 @@ __global__ void __launch_bounds__(kAttnThreads) decode_attention_kernel(DecodeAt
   const T* key_base = static_cast<const T*>(a.k_cache) + base;
   const T* value_base = static_cast<const T*>(a.v_cache) + base;
 
-  // The o projection may start fetching its weights (Note [Overlapped launches]). This
-  // kernel's blocks are resident before q/k/v's GEMV ends, and read nothing it writes
-  // before it has (the slot, read above, is written before the step's kernels).
+  // The o projection may start fetching its weights (Note [Overlapped launches]).
   allow_next_kernel();
-  wait_for_previous_kernel();
+  if constexpr (kCluster) cluster_arrive_relaxed();  // this block has started (Note [Merged in a cluster])
 
   Vec<T> k[kPasses], v[kPasses];
-  auto load_tile = [&](int64_t start, int count) {
+  // The keys and values [from, count) of the tile at `start` (one vector a thread and pass).
+  auto load_keys = [&](int64_t start, int from, int count) {
 #pragma unroll
     for (int p = 0; p < kPasses; ++p) {
       const int j = p * kKeysPerPass + slot_in_pass;
-      k[p] = Vec<T>{};
-      v[p] = Vec<T>{};
-      if (j < count) {
+      if (j >= from && j < count) {
         k[p] = *reinterpret_cast<const Vec<T>*>(key_base + (start + j) * a.cache_strides[2]);
         v[p] = *reinterpret_cast<const Vec<T>*>(value_base + (start + j) * a.cache_strides[2]);
       }
     }
   };
+  auto load_tile = [&](int64_t start, int count) {
+#pragma unroll
+    for (int p = 0; p < kPasses; ++p) k[p] = v[p] = Vec<T>{};
+    load_keys(start, 0, count);
+  };
   auto tile_keys = [&](int64_t start) { return static_cast<int>(min(int64_t{kAttnTile}, chunk_end - start)); };
-  // The first tile's keys and values are in flight with the queries (one vector a thread).
-  if (chunk_start < chunk_end) load_tile(chunk_start, tile_keys(chunk_start));
+  // The first tile's keys and values are in flight before the wait (Note [Overlapped
+  // launches]: no kernel of the step writes them), but for the newest key, keys − 1, which
+  // the q/k/v kernel writes: it is read after the wait, with the queries.
+  const int first_count = chunk_start < chunk_end ? tile_keys(chunk_start) : 0;
+  const int early_count = static_cast<int>(max(int64_t{0}, min(int64_t{first_count}, keys - 1 - chunk_start)));
+  if (first_count > 0) load_tile(chunk_start, early_count);
+  wait_for_previous_kernel();
+  if (early_count < first_count) load_keys(chunk_start, early_count, first_count);
   const T* q = static_cast<const T*>(a.q) + b * a.q_strides[0];
   for (int i = threadIdx.x; i < group * kLanesPerKey; i += kAttnThreads) {
     const int g = i / kLanesPerKey, at = (i % kLanesPerKey) * V;
@@ -693,49 +731,50 @@ __global__ void __launch_bounds__(kAttnThreads) decode_attention_kernel(DecodeAt
 
   T* out = static_cast<T*>(a.out) + b * a.heads * D;
   if constexpr (kCluster) {
-    // Note [Merged in a cluster]: this chunk's sums stay in shared memory (sums_s[0]), the
-    // cluster's first block merges the chunks' partial softmaxes through distributed
-    // shared memory, and no block leaves before it has read theirs.
-    __shared__ float chunk_sums[kHeadsPerBlock][D];
+    // Note [Merged in a cluster]: this chunk's (m, l, sums) into the first block's shared
+    // memory (which has started: the barrier's first phase), then the first block merges
+    // them once every block has arrived; the others leave.
+    __shared__ float merged_m[kAttnMaxClusterChunks][kHeadsPerBlock], merged_l[kAttnMaxClusterChunks][kHeadsPerBlock];
+    __shared__ float merged_sums[kAttnMaxClusterChunks][kHeadsPerBlock][D];
+    cooperative_groups::cluster_group cluster = cooperative_groups::this_cluster();
+    float(*first_sums)[kHeadsPerBlock][D] = cluster.map_shared_rank(merged_sums, 0);
+    cluster_wait();
     for (int i = threadIdx.x; i < group * D; i += kAttnThreads) {
       float sum = 0.f;
 #pragma unroll
       for (int w = 0; w < kAttnWarps; ++w) sum += sums_s[w][i / D][i % D];
-      chunk_sums[i / D][i % D] = sum;
+      first_sums[chunk][i / D][i % D] = sum;
     }
-    cooperative_groups::cluster_group cluster = cooperative_groups::this_cluster();
-    cluster.sync();
-    if (cluster.block_rank() == 0) {
-      for (int i = threadIdx.x; i < group * D; i += kAttnThreads) {
-        const int g = i / D, d = i % D;
-        // Every chunk's (m, l, sum) read at once, then merged as the device-memory path does.
-        float mc[kAttnMaxClusterChunks], lc[kAttnMaxClusterChunks], sc[kAttnMaxClusterChunks];
+    if (threadIdx.x < group) {
+      cluster.map_shared_rank(merged_m, 0)[chunk][threadIdx.x] = m_s[threadIdx.x];
+      cluster.map_shared_rank(merged_l, 0)[chunk][threadIdx.x] = l_s[threadIdx.x];
+    }
+    cluster_arrive();
+    if (cluster.block_rank() != 0) return;
+    cluster_wait();
+    for (int i = threadIdx.x; i < group * D; i += kAttnThreads) {
+      const int g = i / D, d = i % D;
+      float mc[kAttnMaxClusterChunks];
+      float m = -INFINITY, l = 0.f, o = 0.f;
 #pragma unroll
-        for (int c = 0; c < kAttnMaxClusterChunks; ++c) {
-          if (c < chunks) {
-            mc[c] = *cluster.map_shared_rank(&m_s[g], c);
-            lc[c] = *cluster.map_shared_rank(&l_s[g], c);
-            sc[c] = *cluster.map_shared_rank(&chunk_sums[g][d], c);
-          }
+      for (int c = 0; c < kAttnMaxClusterChunks; ++c) {
+        if (c < chunks) {
+          mc[c] = merged_m[c][g];
+          m = fmaxf(m, mc[c]);
         }
-        float m = -INFINITY, l = 0.f, o = 0.f;
-#pragma unroll
-        for (int c = 0; c < kAttnMaxClusterChunks; ++c)
-          if (c < chunks) m = fmaxf(m, mc[c]);
-#pragma unroll
-        for (int c = 0; c < kAttnMaxClusterChunks; ++c) {
-          if (c < chunks) {
-            mc[c] = mc[c] == -INFINITY ? 0.f : __expf(mc[c] - m);
-            l += lc[c] * mc[c];
-          }
-        }
-#pragma unroll
-        for (int c = 0; c < kAttnMaxClusterChunks; ++c)
-          if (c < chunks) o = fmaf(sc[c], l > 0.f ? mc[c] / l : 0.f, o);
-        out[(head0 + g) * D + d] = from_float<T>(o);
       }
+#pragma unroll
+      for (int c = 0; c < kAttnMaxClusterChunks; ++c) {
+        if (c < chunks) {
+          mc[c] = mc[c] == -INFINITY ? 0.f : __expf(mc[c] - m);
+          l += merged_l[c][g] * mc[c];
+        }
+      }
+#pragma unroll
+      for (int c = 0; c < kAttnMaxClusterChunks; ++c)
+        if (c < chunks) o = fmaf(merged_sums[c][g][d], l > 0.f ? mc[c] / l : 0.f, o);
+      out[(head0 + g) * D + d] = from_float<T>(o);
     }
-    cluster.sync();
     return;
   }
   float* partial_acc = a.workspace;  // [B, H, chunks, D], then (m, l) [B, H, chunks, 2]
