@@ -60,11 +60,18 @@ TEST_F(BlockStageDriver, ModelOnTheCpuCalibratesOnTheGpuAsOnTheCpu) {
               0.02 * whole["mean_relative_weight_error"].get<double>());
   EXPECT_FALSE(staged->decoder->layer(0).q_proj.weight.is_cuda()) << "the model stays where it was";
 
+  // The GPU's float32 rounding moves a few of AWQ's discrete scale choices and 4-bit
+  // roundings, so the two quantized models differ by a small part of what quantizing costs.
   const torch::Tensor ids = calibration_ids(on_cpu->config.vocab_size);
-  auto reloaded_cpu = load_exact((dir_.path() / "cpu").string());
-  auto reloaded_staged = load_exact((dir_.path() / "staged").string());
-  const torch::Tensor a = logits_of(*reloaded_cpu, ids), b = logits_of(*reloaded_staged, ids);
-  EXPECT_LT(((a - b).square().mean() / a.square().mean()).item<double>(), 1e-3);
+  const torch::Tensor reference = logits_of(*load_exact(fixture("llama3_tiny")), ids);
+  const torch::Tensor a = logits_of(*load_exact((dir_.path() / "cpu").string()), ids);
+  const torch::Tensor b = logits_of(*load_exact((dir_.path() / "staged").string()), ids);
+  auto error = [](const torch::Tensor& got, const torch::Tensor& want) {
+    return ((got - want).square().mean() / want.square().mean()).item<double>();
+  };
+  const double quantization_error = error(a, reference);
+  EXPECT_LT(error(b, reference), 1.1 * quantization_error);
+  EXPECT_LT(error(b, a), 0.1 * quantization_error);
 }
 
 }  // namespace
