@@ -3,7 +3,9 @@
 // (the same layer dequantized to bf16 by gptq_dequantize_cuda, then cublasGemmEx) and a bf16
 // cuBLAS GEMV of a layer of the same shape, in one run. Prints markdown tables: µs per call,
 // GB/s of the bytes a call must move, and that as a fraction of the measured device copy
-// bandwidth; then the kernel's time against its split count and its token count.
+// bandwidth; then the kernel's time against its split count and its token count. The kernel
+// is timed with overlapped launches (GptqMatvecArgs::overlap_previous: each call may start
+// while the one before ends, as in a decoder whose weights are fixed) and without.
 //   build/cuda/bin/lmf_int4_matvec_bench          (on the GPU machine)
 // Timing: a method's calls are captured in a CUDA graph (kCalls calls, cycling over copies of
 // the weights that together exceed 4× the L2 cache, so that every call reads device memory),
@@ -259,18 +261,19 @@ struct Workspace {
 // The kernel's calls under `plan`, cycling over the layer's copies.
 std::function<void(int)> matvec_calls(const Int4Layer& layer, const GptqMatvecPlan& plan,
                                       const void* x, void* y, const Workspace& workspace,
-                                      cudaStream_t stream) {
+                                      cudaStream_t stream, bool overlap = true) {
   if (plan.workspace_floats > workspace.float_count || plan.counters > workspace.counter_count) {
     std::fprintf(stderr, "the bench's workspace is too small for %d splits\n", plan.splits);
     std::exit(1);
   }
-  return [&layer, plan, x, y, &workspace, stream](int i) {
+  return [&layer, plan, x, y, &workspace, stream, overlap](int i) {
     GptqMatvecArgs args;
     args.x = x;
     args.y = y;
     args.y_dtype = DeviceDtype::bf16;
     args.workspace = workspace.floats->get<float>();
     args.counters = workspace.counters->get<int>();
+    args.overlap_previous = overlap;
     lmf::quant::gptq_matvec_cuda(layer.view(i % layer.copies()), plan, args, stream);
   };
 }
@@ -325,7 +328,7 @@ int main() {
     int64_t out, in;
     size_t int4_bytes, bf16_bytes;
     GptqMatvecPlan plan;
-    double int4_us, generic_us, dequantize_us, dequant_gemm_us, bf16_us, agreement;
+    double int4_us, int4_plain_us, generic_us, dequantize_us, dequant_gemm_us, bf16_us, agreement;
     std::vector<std::pair<int, double>> by_splits;
     std::vector<std::pair<int64_t, double>> by_tokens;
   };
@@ -338,12 +341,13 @@ int main() {
     const Int4Layer layer(shape.out, shape.in, props.l2CacheSize, random);
     row.int4_bytes = layer.bytes() + static_cast<size_t>(shape.in + shape.out) * 2;
     row.bf16_bytes = static_cast<size_t>(shape.out * shape.in + shape.in + shape.out) * 2;
-    const Workspace workspace(64 * kMaxTokens * shape.out,
-                              (shape.out + 127) / 128 + (shape.out + 255) / 256);
+    const Workspace workspace(64 * kMaxTokens * shape.out, (shape.out + 31) / 32);
 
     row.plan = lmf::quant::gptq_matvec_plan(layer.view(0), DeviceDtype::bf16, 1);
     row.int4_us =
         time_per_call(stream, matvec_calls(layer, row.plan, x->get(), y->get(), workspace, stream));
+    row.int4_plain_us = time_per_call(
+        stream, matvec_calls(layer, row.plan, x->get(), y->get(), workspace, stream, false));
     const GptqMatvecPlan generic =
         lmf::quant::gptq_matvec_plan(layer.view(0), DeviceDtype::bf16, 1, MatvecKernel::kGeneric);
     row.generic_us =
@@ -413,43 +417,48 @@ int main() {
     return static_cast<double>(bytes) / (us * 1e-6) / 1e9;
   };
   std::printf(
-      "| layer | out × in | int4 MB | int4 kernel µs | GB/s | of copy | splits | CUDA-core kernel "
-      "µs | "
-      "dequantize µs | dequantize + cuBLAS µs | int4 GB/s that gives | bf16 cuBLAS µs | bf16 GB/s "
-      "| of copy | "
-      "kernel vs fp16 dequantize + cuBLAS |\n");
+      "| layer | out × in | int4 MB | int4 kernel µs | GB/s | of copy | not overlapped µs | of copy "
+      "| block | CUDA-core kernel µs | dequantize µs | dequantize + cuBLAS µs | int4 GB/s that "
+      "gives | bf16 cuBLAS µs | bf16 GB/s | of copy | kernel vs fp16 dequantize + cuBLAS |\n");
   std::printf(
       "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- "
-      "|\n");
-  double int4_layer = 0, dequant_layer = 0, bf16_layer = 0;
+      "| --- | --- |\n");
+  double int4_layer = 0, int4_plain_layer = 0, dequant_layer = 0, bf16_layer = 0;
   for (const Row& r : rows) {
+    const std::string block = std::to_string(r.plan.warps) + " warps, " +
+                              std::to_string(r.plan.slices) + " slices, " +
+                              std::to_string(r.plan.loads) + " loads, " +
+                              std::to_string(r.plan.splits) + " split" +
+                              (r.plan.splits > 1 ? "s" : "");
     std::printf(
-        "| %s | %lld × %lld | %.1f | %.1f | %.0f | %.0f%% | %d | %.1f | %.1f | %.1f | %.0f | %.1f "
-        "| %.0f | "
-        "%.0f%% | %.1e |\n",
+        "| %s | %lld × %lld | %.1f | %.1f | %.0f | %.0f%% | %.1f | %.0f%% | %s | %.1f | %.1f | "
+        "%.1f | %.0f | %.1f | %.0f | %.0f%% | %.1e |\n",
         r.name.c_str(), static_cast<long long>(r.out), static_cast<long long>(r.in),
         r.int4_bytes / 1e6, r.int4_us, gbps(r.int4_bytes, r.int4_us),
-        100 * gbps(r.int4_bytes, r.int4_us) * 1e9 / copy, r.plan.splits, r.generic_us,
+        100 * gbps(r.int4_bytes, r.int4_us) * 1e9 / copy, r.int4_plain_us,
+        100 * gbps(r.int4_bytes, r.int4_plain_us) * 1e9 / copy, block.c_str(), r.generic_us,
         r.dequantize_us, r.dequant_gemm_us, gbps(r.int4_bytes, r.dequant_gemm_us), r.bf16_us,
         gbps(r.bf16_bytes, r.bf16_us), 100 * gbps(r.bf16_bytes, r.bf16_us) * 1e9 / copy,
         r.agreement);
     int4_layer += r.int4_us;
+    int4_plain_layer += r.int4_plain_us;
     dequant_layer += r.dequant_gemm_us;
     bf16_layer += r.bf16_us;
   }
   size_t layer_int4_bytes = 0;
   for (const Row& r : rows) layer_int4_bytes += r.int4_bytes;
   std::printf(
-      "\none decoder layer's projections (sum of the four): int4 kernel %.1f µs (%.0f%% of copy), "
-      "dequantize + cuBLAS %.1f µs, bf16 cuBLAS %.1f µs; × %d layers: %.2f / %.2f / %.2f ms a "
-      "token\n\n",
-      int4_layer, 100 * gbps(layer_int4_bytes, int4_layer) * 1e9 / copy, dequant_layer, bf16_layer,
+      "\none decoder layer's projections (sum of the four): int4 kernel %.1f µs (%.0f%% of copy; "
+      "%.1f µs, %.0f%%, not overlapped), dequantize + cuBLAS %.1f µs, bf16 cuBLAS %.1f µs; × %d "
+      "layers: %.2f / %.2f / %.2f ms a token\n\n",
+      int4_layer, 100 * gbps(layer_int4_bytes, int4_layer) * 1e9 / copy, int4_plain_layer,
+      100 * gbps(layer_int4_bytes, int4_plain_layer) * 1e9 / copy, dequant_layer, bf16_layer,
       kLayers, kLayers * int4_layer / 1e3, kLayers * dequant_layer / 1e3,
       kLayers * bf16_layer / 1e3);
 
   std::printf(
-      "int4 kernel µs by the number of splits of the input dimension (auto: the splits column "
-      "above)\n\n");
+      "int4 kernel µs by the number of splits of the input dimension (the plan's block; it "
+      "picks one split)\n\n");
   std::printf("| layer |");
   for (const auto& [splits, us] : rows.front().by_splits) std::printf(" %d |", splits);
   std::printf("\n| --- |");

@@ -7,52 +7,71 @@
 // consecutive columns.
 //
 // matvec, tensor cores (bits 4, x fp16/bf16, groups in order, group_size a multiple of 32):
-//   - A warp owns 32 output columns. Per step of 32 inputs, lane (g, c) = (lane/4, lane%4)
-//     loads one int4 from packed row 4·step + c at columns 4g … 4g+3: 4 columns × 8 inputs,
-//     the warp 4 rows × 128 bytes. These are exactly the A operands of mma.m16n8k16 if the
-//     k dimension is permuted: the product sums over k, so any order shared by A and B is
-//     right. Lane (g, c) holds k-slots {2c, 2c+1, 2c+8, 2c+9} of rows g and g+8; we let them
-//     be inputs {0,4}, {1,5} (first mma) and {2,6}, {3,7} (second) of the lane's word, which
-//     is what one AND/OR pulls out of a word as a pair of halves: (w >> 4j) & 0x000F000F
-//     holds the nibbles j and j+4, and OR-ing the exponent of 1024 (fp16) or 128 (bf16)
-//     makes them 1024 + code exactly. Subtracting 1024 + zero leaves code − zero, an exact
-//     small integer in either type. The warp's 32 columns are two 16-row tiles: tile t row
-//     g is column 4g + 2t, row g + 8 column 4g + 2t + 1, so a lane's accumulators are its
-//     own columns.
+//   - A warp owns a strip of 32 output columns. Per step of 32 inputs, lane (g, c) =
+//     (lane/4, lane%4) loads one int4 from packed row 4·step + c at columns 4g … 4g+3:
+//     4 columns × 8 inputs, the warp 4 rows × 128 bytes. These are exactly the A operands of
+//     mma.m16n8k16 if the k dimension is permuted: the product sums over k, so any order
+//     shared by A and B is right. Lane (g, c) holds k-slots {2c, 2c+1, 2c+8, 2c+9} of rows g
+//     and g+8; we let them be inputs {0,4}, {1,5} (first mma) and {2,6}, {3,7} (second) of
+//     the lane's word, which is what one AND/OR pulls out of a word as a pair of halves:
+//     (w >> 4j) & 0x000F000F holds the nibbles j and j+4, and OR-ing the exponent of 1024
+//     (fp16) or 128 (bf16) makes them 1024 + code exactly. Subtracting 1024 + zero leaves
+//     code − zero, an exact small integer in either type. The warp's 32 columns are two
+//     16-row tiles: tile t row g is column 4g + 2t, row g + 8 column 4g + 2t + 1, so a lane's
+//     accumulators are its own columns.
 //   - B is x, staged per block in shared memory in that permuted order (8 halves of one word
 //     in one 16-byte vector); the n dimension (8) is the tokens, zero beyond `tokens`, so 1
-//     to 8 tokens cost the same.
-//   - The mma sums x·(code − zero) in fp32 over a step; the step's sum is multiplied by the
-//     column's fp32 scale into the lane's fp32 totals (a step lies in one group). Weights are
+//     to 8 tokens cost nearly the same.
+//   - The mma sums x·(code − zero) in fp32 over the steps of a group; at the group's end that
+//     sum is multiplied by the column's fp32 scale into the lane's fp32 totals. Weights are
 //     never rounded to 16 bits: only the order of fp32 sums differs from the CPU kernels.
-//   - Scales (as float) and zeros (as 16-bit 1024/128 + zero) of the block's 128 columns for
-//     the groups of a chunk of 32 steps are staged with x; the first batch of weight loads
-//     is issued before the staging, so it is in flight meanwhile.
-//   - 8 steps (8 int4, 128 bytes a lane) are loaded before any is used.
+//   - A block is `warps` warps (4, 8 or 16), `slices` of them on each strip: each slice takes
+//     a contiguous part of the block's inputs, and at the end the slices' totals meet in
+//     shared memory and are added in slice order (no second kernel, no atomics, the same
+//     result every call). The block stages x and the scales (float) and zeros (16-bit
+//     1024/128 + zero) of its columns for its whole share of the inputs once, then runs with
+//     no barrier until that sum.
+//   - Loads in flight (as Note [Loads in flight] of the decode kernels): each lane keeps
+//     `loads` (4 or 8) 16-byte loads of qweight in flight; the load of step s + loads is
+//     issued as soon as step s's words are read, from a pointer advanced by a constant
+//     stride and with no bound to check while 2·loads steps or more remain (the ring is
+//     unrolled, so the loads stay in registers). The first loads go out before the staging.
+//     (An earlier ring with an address and a bound check a step ran at 148 instructions a
+//     step and lost to batches of 8 loads.)
+//   - Overlapped launches (GptqMatvecArgs::overlap_previous, compute capability 9.0): the
+//     kernel reads qweight, scales and qzeros before waiting for the kernel before it
+//     (griddepcontrol), x and y only after, and lets the next kernel start once all of its
+//     blocks run: the next call's first loads and staging overlap this call's tail.
+//   - The plan (choose_block), from a sweep of every block, load count and split count on
+//     the H100 (bench/quantizer/int4_matvec_kernel_bench.cu, docs/benchmarks.md): the input
+//     dimension is not split over blocks, slices are the fewest (a power of two, at most 16,
+//     at least 2 steps a warp) that give 11 warps a multiprocessor over the device, the
+//     block is the largest that still gives every multiprocessor a block, and a lane keeps
+//     8 loads in flight where its warp has 48 steps or more, else 4. Llama-8B: q/k/v 8 warps
+//     in 8 slices, o and down 16 in 16, gate/up 8 in 2 (4 strips). Splits over blocks were
+//     slower on every shape (more blocks staging x, partial sums through memory), twice as
+//     many warps too except on gate/up (within 2%), and half as many leave too few loads in
+//     flight.
 // matvec, CUDA cores (every other case: 2, 3 and 8 bits, act-order, fp32 x, groups of
 // fewer than 32 inputs): one output column a thread, each packed bundle loaded by 32
 // consecutive threads (128 bytes), x in fp32 in shared memory, w = scale·(code − zero) in
 // fp32 per weight; the group's scale and zero read per bundle, or per input under act-order.
-// Both kernels split the input dimension over blocks when the output tiles alone cannot
-// fill the device (Llama-8B's o_proj: 32 tiles of 128 columns for 132 multiprocessors):
-// each split writes fp32 partial sums; the last block of a tile to finish (an atomic count
-// per tile, reset by that block) adds them in split order and writes y, so results do not
-// depend on which block finishes first.
+// It splits the input dimension over blocks when its 256-column tiles alone cannot fill the
+// device (the tensor-core kernel does where a split count is asked for, or where a block
+// would not fit x in shared memory): each split writes fp32 partial sums; the last block
+// of a tile to finish (an atomic count per tile, reset by that block) adds them in split
+// order and writes y, so results do not depend on which block finishes first.
 // dequantize: a block stages 32 bundles × 32 columns of qweight in shared memory (coalesced
 // reads), then each warp writes 32 consecutive bundles of one column (coalesced writes,
 // 16 bytes a lane where the row allows).
 //
-// Status (H100, 2026-11-24, docs/benchmarks.md): correct, not yet bandwidth-bound. The four
-// projections of a Llama-8B layer take 86.9 µs at batch 1, 54% of the measured copy
-// bandwidth: 1.9× faster than bf16 cuBLAS and 4.5× faster than dequantize-then-cuBLAS;
-// gate/up reaches 65%, o_proj 32%. The kernel is bound by latency, not by bytes or by
-// instructions: 1 to 8 tokens cost nearly the same, a warp's ~100 instructions a step are far
-// under the issue rate, and memory idles while every warp of the device computes its batch of
-// 8 steps at the same moment. Keeping 8 loads in flight a lane instead (using step s issues
-// step s + 8) was measured and is slower: 148 instructions a step (address and bound
-// arithmetic per step), gate/up 47.1 µs instead of 38.6, qkv and o about 1 µs faster. Next:
-// fewer instructions a step (addresses advanced by a constant stride, one bound check a
-// batch), two batches in flight a warp, more warps resident.
+// Status (H100, 2026-11-24, docs/benchmarks.md): the four projections of a Llama-8B layer
+// take 57.3 µs at batch 1 with overlapped launches, 81% of the measured copy bandwidth
+// (66.0 µs, 71%, launched plainly; 86.9 µs, 54%, before this design): gate/up 94%, down
+// 83%, q/k/v 62%, o 53%. The two small projections (8.7 and 13.1 MB, 3–5 µs of transfer)
+// are bound by what every call costs whatever its size: the launch, the first round trip
+// to memory and the last block's end. Staging with cp.async instead of loads into
+// registers was measured once and was 1–2.5 µs slower on every shape.
 #include "plugins/quantizer/common/gptq_kernels_cuda.h"
 #include "plugins/quantizer/common/cuda_dtypes.cuh"
 
@@ -160,6 +179,7 @@ struct MatvecParams {
   float* partials;  // [splits, tokens, out]
   int* counters;    // [tiles]
   int splits;
+  int slices;  // tensor cores: warps of a block on one 32-column strip
 };
 
 // Hands each of a thread's results to y, through the partial sums when the input dimension
@@ -183,13 +203,36 @@ __device__ void write_results(const MatvecParams& p, Values&& values) {
 
 // ---- matvec on tensor cores (bits 4) ---------------------------------------------------
 
-constexpr int kMmaWarps = 4;
-constexpr int kMmaThreads = 32 * kMmaWarps;
-constexpr int kMmaColumns = 32 * kMmaWarps;  // a warp: 32 columns
-constexpr int kStepInputs = 32;              // a step: 4 packed rows, one int4 a lane
-constexpr int kChunkSteps = 32;              // x and group parameters staged per 1024 inputs
-constexpr int kMmaUnroll = 8;                // int4 loads in flight a lane
-constexpr int kMinSplitInputs = 128;         // no split shorter than this
+constexpr int kStepInputs = 32;       // a step: 4 packed rows, one int4 a lane
+constexpr int kMinSplitInputs = 128;  // no split of the CUDA-core kernel shorter than this
+
+// Note [Overlapped launches] of the decode kernels (plugins/backend/torch/kernels/
+// decode_kernels.cu): launched with programmatic stream serialization (GptqMatvecArgs::
+// overlap_previous), the tensor-core kernel may start while the kernel before it in the
+// stream is still running; it reads only the layer's fixed tensors before waiting for that
+// kernel, and lets the next one start as soon as all of its blocks are running. Without the
+// launch attribute both are no-ops.
+__device__ __forceinline__ void allow_next_kernel() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;");
+#endif
+}
+
+__device__ __forceinline__ void wait_for_previous_kernel() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+
+// 16 bytes of qweight, read once a call: past L1, so that x and the staged group parameters
+// stay there.
+__device__ __forceinline__ int4 load_streaming(const int4* p) {
+  int4 v;
+  asm volatile("ld.global.nc.L1::no_allocate.v4.s32 {%0, %1, %2, %3}, [%4];"
+               : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+               : "l"(p));
+  return v;
+}
 
 template <typename T>
 struct Bias;  // 1024 (fp16) or 128 (bf16): OR-ing a 4-bit code into its mantissa adds it
@@ -246,132 +289,217 @@ __device__ __forceinline__ void mma_16816(float (&d)[4], const uint32_t (&a)[4],
 #endif
 }
 
-// Shared memory of one block for chunks of at most `steps` steps: x (16 bytes a token and
-// word, rows padded so that a warp's 16-byte reads hit distinct banks), then the scales
-// (float) and biased zeros (16 bits) of the block's columns for the groups a chunk touches.
-int64_t mma_shared_bytes(int64_t tokens, int64_t steps, int64_t group_size, int64_t groups) {
-  const int64_t words = steps * 4 + 4;
-  const int64_t chunk_groups =
-      std::min(groups, (steps * kStepInputs + group_size - 1) / group_size + 1);
-  return tokens * words * 16 + chunk_groups * kMmaColumns * (4 + 2);
+// The steps of the longest share of the input dimension when it is split `splits` ways.
+int64_t longest_share(int64_t in_features, int64_t splits) {
+  return (in_features / kStepInputs + splits - 1) / splits;
 }
 
-template <typename T>
-__global__ void __launch_bounds__(kMmaThreads) matvec_int4_mma(MatvecParams p) {
+// Shared memory of one block of `warps` warps, `slices` of them on each 32-column strip,
+// whose share of the input dimension is at most `steps` steps: x in the mma's order (16 bytes
+// a token and word, rows padded so that a warp's 16-byte reads hit distinct banks), then the
+// scales (float) and biased zeros (16 bits) of the block's columns for every group the share
+// touches. Once the products are done the same memory holds the slices' sums (8 floats a
+// lane).
+int64_t mma_shared_bytes(int64_t tokens, int64_t steps, int64_t steps_per_group, int64_t groups,
+                         int warps, int slices) {
+  const int64_t words = steps * 4 + 4;
+  const int64_t touched = std::min(groups, (std::max<int64_t>(steps, 1) - 1) / steps_per_group + 2);
+  const int64_t columns = 32 * (warps / slices);
+  return std::max(tokens * words * 16 + touched * columns * (4 + 2), int64_t{warps} * 32 * 8 * 4);
+}
+
+// A block of kWarps warps owns 32·kWarps/slices output columns (a 32-column strip for each
+// `slices` warps) and a share of the input dimension (blockIdx.y of p.splits); the `slices`
+// warps of a strip each take a part of that share, and their sums meet in shared memory.
+// Each lane keeps kLoads 16-byte loads of qweight in flight: the load of step s + kLoads is
+// issued as soon as step s's words are read (Note [GPTQ CUDA kernels]).
+template <typename T, int kWarps, int kLoads>
+__global__ void __launch_bounds__(32 * kWarps) matvec_int4_mma(MatvecParams p) {
   extern __shared__ uint4 shared[];
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int g = lane / 4, c = lane % 4;  // the mma's groupID and threadID_in_group
-  const int64_t tile0 = static_cast<int64_t>(blockIdx.x) * kMmaColumns;
-  const int local_col = warp * 32 + 4 * g;  // the lane's 4 columns in the tile
+  const int slices = p.slices, strip = warp / slices, slice = warp % slices;
+  const int block_columns = 32 * (kWarps / slices);
+  const int64_t tile0 = static_cast<int64_t>(blockIdx.x) * block_columns;
+  const int local_col = strip * 32 + 4 * g;  // the lane's 4 columns in the block's
   const int64_t col = tile0 + local_col;
   const bool col_ok = col < p.out;  // out is a multiple of 8: all 4 columns or none
   const int64_t steps = p.in / kStepInputs;
-  const int64_t step_begin = steps * blockIdx.y / p.splits;
-  const int64_t step_end = steps * (blockIdx.y + 1) / p.splits;
-  const int4* qweight = reinterpret_cast<const int4*>(p.qweight);
-  const int64_t row_vectors = p.out / 4;
-  const T* x = static_cast<const T*>(p.x);
+  // (no 64-bit division before the first loads when the input dimension is not split)
+  const int64_t block_begin = p.splits == 1 ? 0 : steps * blockIdx.y / p.splits;
+  const int block_steps = static_cast<int>(
+      p.splits == 1 ? steps : steps * (blockIdx.y + 1) / p.splits - block_begin);
+  const int begin = block_steps * slice / slices;  // the warp's steps, from block_begin
+  const int count = block_steps * (slice + 1) / slices - begin;
 
-  auto load_batch = [&](int4(&w)[kMmaUnroll], int64_t s0, int64_t end) {
+  // The first kLoads loads go out before anything else. Lanes past `out` read column 0 and
+  // drop what they compute.
+  const int64_t row_vectors = p.out / 4, step_vectors = 4 * row_vectors;
+  const int4* next = reinterpret_cast<const int4*>(p.qweight) +
+                     ((block_begin + begin) * 4 + c) * row_vectors + (col_ok ? col / 4 : 0);
+  int4 w[kLoads];
 #pragma unroll
-    for (int u = 0; u < kMmaUnroll; ++u)
-      w[u] = (s0 + u < end && col_ok) ? __ldcs(qweight + ((s0 + u) * 4 + c) * row_vectors + col / 4)
-                                      : make_int4(0, 0, 0, 0);
+  for (int u = 0; u < kLoads; ++u) {
+    if (u < count) {
+      w[u] = load_streaming(next);
+      next += step_vectors;
+    }
+  }
+  allow_next_kernel();
+
+  // Staged once for the block's share: the scales and zeros of its columns for the groups
+  // the share touches (the layer's fixed tensors, read before waiting for the previous
+  // kernel), then x.
+  const int steps_per_group = static_cast<int>(p.group_size / kStepInputs);
+  const int64_t first_group = block_begin / steps_per_group;
+  const int groups =
+      block_steps > 0
+          ? static_cast<int>((block_begin + block_steps - 1) / steps_per_group - first_group + 1)
+          : 0;
+  const int words = block_steps * 4;
+  const int padded = words % 8 == 0 ? words + 4 : words;
+  uint4* xs = shared;                                                 // [tokens][padded]
+  float* scale_s = reinterpret_cast<float*>(xs + p.tokens * padded);  // [groups][block_columns]
+  uint16_t* zero_s = reinterpret_cast<uint16_t*>(scale_s + groups * block_columns);
+  const int quads = block_columns / 4;
+  for (int i = threadIdx.x; i < groups * quads; i += 32 * kWarps) {
+    const int group = i / quads, c4 = i % quads * 4;
+    const int64_t o = tile0 + c4, row = first_group + group;
+    float4 scale = make_float4(0.f, 0.f, 0.f, 0.f);
+    uint32_t fields = 0;  // the 4 columns' stored zeros, 4 bits each
+    if (o < p.out) {
+      scale = make_float4(scale_at(p.scales, row * p.out + o), scale_at(p.scales, row * p.out + o + 1),
+                          scale_at(p.scales, row * p.out + o + 2),
+                          scale_at(p.scales, row * p.out + o + 3));
+      fields = static_cast<uint32_t>(__ldg(p.qzeros + row * (p.out / 8) + o / 8)) >> (o % 8 * 4);
+    }
+    *reinterpret_cast<float4*>(scale_s + group * block_columns + c4) = scale;
+    uint16_t zero[4];
+#pragma unroll
+    for (int j = 0; j < 4; ++j)  // the zero is the stored field plus one (Note [GPTQ v1 zeros])
+      zero[j] = Bias<T>::bits(Bias<T>::kValue + static_cast<float>(((fields >> (4 * j)) & 15u) + 1u));
+    uint2 packed;
+    memcpy(&packed, zero, 8);
+    *reinterpret_cast<uint2*>(zero_s + group * block_columns + c4) = packed;
+  }
+  wait_for_previous_kernel();
+  const T* x = static_cast<const T*>(p.x);
+  for (int i = threadIdx.x; i < p.tokens * words; i += 32 * kWarps) {
+    const int t = i / words, word = i % words;
+    const uint4 r = *reinterpret_cast<const uint4*>(x + t * p.in + (block_begin * 4 + word) * 8);
+    // halves 0..7 of the word in the order the mma reads them: (0,4) (1,5) (2,6) (3,7)
+    xs[t * padded + word] =
+        make_uint4(__byte_perm(r.x, r.z, 0x5410), __byte_perm(r.x, r.z, 0x7632),
+                   __byte_perm(r.y, r.w, 0x5410), __byte_perm(r.y, r.w, 0x7632));
+  }
+  __syncthreads();
+
+  // The group of the next step, followed without dividing: `left` steps of `group`
+  // (relative to first_group) remain.
+  const bool has_token = g < p.tokens;
+  const uint4* xw = xs + (has_token ? g : 0) * padded + begin * 4 + c;
+  int group = static_cast<int>((block_begin + begin) / steps_per_group - first_group);
+  int left = steps_per_group - static_cast<int>((block_begin + begin) % steps_per_group);
+  float4 scale = make_float4(0.f, 0.f, 0.f, 0.f);
+  uint32_t zero[4] = {0, 0, 0, 0};  // biased zero pairs of the lane's 4 columns
+  auto load_group = [&] {
+    scale = *reinterpret_cast<const float4*>(scale_s + group * block_columns + local_col);
+    const uint2 z = *reinterpret_cast<const uint2*>(zero_s + group * block_columns + local_col);
+    zero[0] = (z.x & 0xFFFFu) * 0x10001u;
+    zero[1] = (z.x >> 16) * 0x10001u;
+    zero[2] = (z.y & 0xFFFFu) * 0x10001u;
+    zero[3] = (z.y >> 16) * 0x10001u;
+  };
+  if (count > 0) load_group();
+
+  // sum[t][i]: the current group's x·(code − zero), tile t, i = 0, 1 the lane's column
+  // col + 2t for tokens 2c, 2c + 1, i = 2, 3 column col + 2t + 1 (the mma's accumulator
+  // layout); total: the groups' sums times their scales.
+  float sum[2][4] = {}, total[2][4] = {};
+  auto flush = [&] {
+#pragma unroll
+    for (int t = 0; t < 2; ++t) {
+      const float s_lo = t == 0 ? scale.x : scale.z, s_hi = t == 0 ? scale.y : scale.w;
+      total[t][0] = fmaf(s_lo, sum[t][0], total[t][0]);
+      total[t][1] = fmaf(s_lo, sum[t][1], total[t][1]);
+      total[t][2] = fmaf(s_hi, sum[t][2], total[t][2]);
+      total[t][3] = fmaf(s_hi, sum[t][3], total[t][3]);
+#pragma unroll
+      for (int i = 0; i < 4; ++i) sum[t][i] = 0.f;
+    }
+  };
+  auto consume = [&](const int4& v) {
+    const uint4 b = has_token ? *xw : make_uint4(0, 0, 0, 0);
+    xw += 4;
+    const uint32_t word[4] = {static_cast<uint32_t>(v.x), static_cast<uint32_t>(v.y),
+                              static_cast<uint32_t>(v.z), static_cast<uint32_t>(v.w)};
+#pragma unroll
+    for (int t = 0; t < 2; ++t) {
+      const uint32_t lo = word[2 * t], hi = word[2 * t + 1];  // rows g and g + 8
+#pragma unroll
+      for (int m = 0; m < 2; ++m) {
+        const uint32_t a[4] = {sub_pair<T>(biased_pair<T>(lo >> (8 * m)), zero[2 * t]),
+                               sub_pair<T>(biased_pair<T>(hi >> (8 * m)), zero[2 * t + 1]),
+                               sub_pair<T>(biased_pair<T>(lo >> (8 * m + 4)), zero[2 * t]),
+                               sub_pair<T>(biased_pair<T>(hi >> (8 * m + 4)), zero[2 * t + 1])};
+        mma_16816<T>(sum[t], a, m == 0 ? b.x : b.z, m == 0 ? b.y : b.w);
+      }
+    }
+    if (--left == 0) {
+      flush();
+      left = steps_per_group;
+      if (++group < groups) load_group();
+    }
   };
 
-  // total[t][i]: tile t, i = 0, 1 the lane's column col + 2t for tokens 2c, 2c + 1; i = 2, 3
-  // column col + 2t + 1 (the mma's accumulator layout).
-  float total[2][4] = {};
-  for (int64_t chunk = step_begin; chunk < step_end; chunk += kChunkSteps) {
-    const int64_t chunk_end = min64(step_end, chunk + kChunkSteps);
-    int4 w[kMmaUnroll];
-    load_batch(w, chunk, chunk_end);
-
-    const int words = static_cast<int>(chunk_end - chunk) * 4;
-    const int padded = words % 8 == 0 ? words + 4 : words;
-    const int64_t first_group = chunk * kStepInputs / p.group_size;
-    const int groups =
-        static_cast<int>((chunk_end * kStepInputs - 1) / p.group_size - first_group + 1);
-    uint4* xs = shared;                                                 // [tokens][padded]
-    float* scale_s = reinterpret_cast<float*>(xs + p.tokens * padded);  // [groups][kMmaColumns]
-    uint16_t* zero_s = reinterpret_cast<uint16_t*>(scale_s + groups * kMmaColumns);
-    __syncthreads();  // the previous chunk is done with shared memory
-    for (int i = threadIdx.x; i < p.tokens * words; i += kMmaThreads) {
-      const int t = i / words, word = i % words;
-      const uint4 r = *reinterpret_cast<const uint4*>(x + t * p.in + (chunk * 4 + word) * 8);
-      // halves 0..7 of the word in the order the mma reads them: (0,4) (1,5) (2,6) (3,7)
-      xs[t * padded + word] =
-          make_uint4(__byte_perm(r.x, r.z, 0x5410), __byte_perm(r.x, r.z, 0x7632),
-                     __byte_perm(r.y, r.w, 0x5410), __byte_perm(r.y, r.w, 0x7632));
+  // While 2·kLoads steps or more remain, every step's load is replaced at once by the load
+  // kLoads steps ahead, with no bound to check; then the last loads, then the rest.
+  int done = 0;
+  for (; done + 2 * kLoads <= count; done += kLoads) {
+#pragma unroll
+    for (int u = 0; u < kLoads; ++u) {
+      consume(w[u]);
+      w[u] = load_streaming(next);
+      next += step_vectors;
     }
-    for (int i = threadIdx.x; i < groups * kMmaColumns; i += kMmaThreads) {
-      const int64_t group = first_group + i / kMmaColumns, o = tile0 + i % kMmaColumns;
-      float scale = 0.f, zero = 0.f;
-      if (o < p.out) {
-        scale = scale_at(p.scales, group * p.out + o);
-        zero = zero_at<4>(p.qzeros + group * (p.out / 8), o);
-      }
-      scale_s[i] = scale;
-      zero_s[i] = Bias<T>::bits(Bias<T>::kValue + zero);
-    }
-    __syncthreads();
-
-    // The group of step s, followed without dividing: `group` (relative to first_group) ends
-    // before step `group_end`.
-    const int64_t steps_per_group = p.group_size / kStepInputs;
-    int group = -1;
-    int64_t group_end = chunk;
-    float4 scale = make_float4(0.f, 0.f, 0.f, 0.f);
-    uint32_t zero[4] = {0, 0, 0, 0};  // biased zero pairs of the lane's 4 columns
-    for (int64_t s0 = chunk; s0 < chunk_end; s0 += kMmaUnroll) {
-      if (s0 != chunk) load_batch(w, s0, chunk_end);
+  }
 #pragma unroll
-      for (int u = 0; u < kMmaUnroll; ++u) {
-        const int64_t s = s0 + u;
-        if (s >= chunk_end) break;  // the same for the whole block
-        if (s == group_end) {
-          ++group;
-          group_end = (first_group + group + 1) * steps_per_group;
-          scale = *reinterpret_cast<const float4*>(scale_s + group * kMmaColumns + local_col);
-          const uint2 z = *reinterpret_cast<const uint2*>(zero_s + group * kMmaColumns + local_col);
-          zero[0] = (z.x & 0xFFFFu) * 0x10001u;
-          zero[1] = (z.x >> 16) * 0x10001u;
-          zero[2] = (z.y & 0xFFFFu) * 0x10001u;
-          zero[3] = (z.y >> 16) * 0x10001u;
-        }
-        uint4 b = make_uint4(0, 0, 0, 0);
-        if (g < p.tokens) b = xs[g * padded + (s - chunk) * 4 + c];
-        const uint32_t word[4] = {static_cast<uint32_t>(w[u].x), static_cast<uint32_t>(w[u].y),
-                                  static_cast<uint32_t>(w[u].z), static_cast<uint32_t>(w[u].w)};
-#pragma unroll
-        for (int t = 0; t < 2; ++t) {
-          const uint32_t lo = word[2 * t], hi = word[2 * t + 1];  // rows g and g + 8
-          float d[4] = {0.f, 0.f, 0.f, 0.f};
-#pragma unroll
-          for (int m = 0; m < 2; ++m) {
-            const uint32_t a[4] = {sub_pair<T>(biased_pair<T>(lo >> (8 * m)), zero[2 * t]),
-                                   sub_pair<T>(biased_pair<T>(hi >> (8 * m)), zero[2 * t + 1]),
-                                   sub_pair<T>(biased_pair<T>(lo >> (8 * m + 4)), zero[2 * t]),
-                                   sub_pair<T>(biased_pair<T>(hi >> (8 * m + 4)), zero[2 * t + 1])};
-            mma_16816<T>(d, a, m == 0 ? b.x : b.z, m == 0 ? b.y : b.w);
-          }
-          const float s_lo = t == 0 ? scale.x : scale.z, s_hi = t == 0 ? scale.y : scale.w;
-          total[t][0] = fmaf(s_lo, d[0], total[t][0]);
-          total[t][1] = fmaf(s_lo, d[1], total[t][1]);
-          total[t][2] = fmaf(s_hi, d[2], total[t][2]);
-          total[t][3] = fmaf(s_hi, d[3], total[t][3]);
-        }
+  for (int u = 0; u < kLoads; ++u) {
+    if (done + u < count) {
+      consume(w[u]);
+      if (done + kLoads + u < count) {
+        w[u] = load_streaming(next);
+        next += step_vectors;
       }
     }
   }
+#pragma unroll
+  for (int u = 0; u < kLoads; ++u)
+    if (done + kLoads + u < count) consume(w[u]);
+  if (left != steps_per_group) flush();
+
+  // The strip's slices add up in a fixed order: the first slice's warp holds the sums.
+  if (slices > 1) {
+    __syncthreads();  // every warp is done with xs
+    float* sums = reinterpret_cast<float*>(shared);  // [kWarps][8][32]
+    if (slice > 0)
+#pragma unroll
+      for (int j = 0; j < 8; ++j) sums[(warp * 8 + j) * 32 + lane] = total[j / 4][j % 4];
+    __syncthreads();
+    if (slice == 0)
+      for (int s = 1; s < slices; ++s)
+#pragma unroll
+        for (int j = 0; j < 8; ++j) total[j / 4][j % 4] += sums[((warp + s) * 8 + j) * 32 + lane];
+  }
 
   write_results(p, [&](auto&& f) {
+    if (slice != 0 || !col_ok) return;
 #pragma unroll
     for (int t = 0; t < 2; ++t)
 #pragma unroll
       for (int i = 0; i < 4; ++i) {
         const int token = 2 * c + (i & 1);
-        if (col_ok && token < p.tokens) f(token, col + 2 * t + (i >> 1), total[t][i]);
+        if (token < p.tokens) f(token, col + 2 * t + (i >> 1), total[t][i]);
       }
   });
 }
@@ -582,14 +710,12 @@ Params layer_params(const GptqView& layer) {
 
 MatvecParams matvec_params(const GptqView& layer) { return layer_params<MatvecParams>(layer); }
 
-// The kernel a plan runs, with its block size and shared memory, as the launch and the
-// occupancy query both need them.
+// The kernel a plan runs, with its block size, as the launch and the occupancy query both
+// need them.
 struct MatvecLaunch {
   const void* kernel = nullptr;
   int threads = 0;
   int64_t columns_per_block = 0;
-  int64_t depth = 0;      // units along the input dimension that splits divide
-  int64_t min_depth = 1;  // the fewest units a split takes
 };
 
 template <typename TX>
@@ -601,42 +727,55 @@ const void* generic_kernel(int bits) {
   return kernel;
 }
 
-MatvecLaunch matvec_launch(int bits, int64_t in_features, DeviceDtype x_dtype, bool tensor_cores) {
+// The tensor-core kernel for blocks of 4, 8 or 16 warps and 4 or 8 loads in flight a lane
+// (null for any other).
+template <typename T>
+const void* mma_kernel(int warps, int loads) {
+  const void* kernel = nullptr;
+  auto pick = [&](auto w, auto l) {
+    if (warps == decltype(w)::value && loads == decltype(l)::value)
+      kernel = reinterpret_cast<const void*>(&matvec_int4_mma<T, decltype(w)::value, decltype(l)::value>);
+  };
+  auto for_loads = [&](auto w) {
+    pick(w, std::integral_constant<int, 4>{});
+    pick(w, std::integral_constant<int, 8>{});
+  };
+  for_loads(std::integral_constant<int, 4>{});
+  for_loads(std::integral_constant<int, 8>{});
+  for_loads(std::integral_constant<int, 16>{});
+  return kernel;
+}
+
+MatvecLaunch matvec_launch(const GptqMatvecPlan& plan) {
   MatvecLaunch launch;
-  if (tensor_cores) {
-    launch.kernel = x_dtype == DeviceDtype::f16
-                        ? reinterpret_cast<const void*>(&matvec_int4_mma<__half>)
-                        : reinterpret_cast<const void*>(&matvec_int4_mma<__nv_bfloat16>);
-    launch.threads = kMmaThreads;
-    launch.columns_per_block = kMmaColumns;
-    launch.depth = in_features / kStepInputs;
-    launch.min_depth = kMinSplitInputs / kStepInputs;
+  if (plan.tensor_cores) {
+    launch.kernel = plan.x_dtype == DeviceDtype::f16 ? mma_kernel<__half>(plan.warps, plan.loads)
+                                                     : mma_kernel<__nv_bfloat16>(plan.warps, plan.loads);
+    launch.threads = 32 * plan.warps;
+    launch.columns_per_block = 32 * plan.warps / plan.slices;
     return launch;
   }
-  switch (x_dtype) {
+  switch (plan.x_dtype) {
     case DeviceDtype::f32:
-      launch.kernel = generic_kernel<float>(bits);
+      launch.kernel = generic_kernel<float>(plan.bits);
       break;
     case DeviceDtype::f16:
-      launch.kernel = generic_kernel<__half>(bits);
+      launch.kernel = generic_kernel<__half>(plan.bits);
       break;
     case DeviceDtype::bf16:
-      launch.kernel = generic_kernel<__nv_bfloat16>(bits);
+      launch.kernel = generic_kernel<__nv_bfloat16>(plan.bits);
       break;
   }
-  const int64_t values = bits == 3 ? 32 : 32 / bits;
   launch.threads = kGenericThreads;
   launch.columns_per_block = kGenericThreads;
-  launch.depth = in_features / values;
-  launch.min_depth = std::max<int64_t>(1, kMinSplitInputs / values);
   return launch;
 }
 
 int64_t matvec_shared_bytes(const GptqMatvecPlan& plan) {
   if (!plan.tensor_cores) return generic_shared_bytes(plan.tokens);
-  const int64_t steps = plan.in_features / kStepInputs;
-  const int64_t longest = std::min<int64_t>(kChunkSteps, (steps + plan.splits - 1) / plan.splits);
-  return mma_shared_bytes(plan.tokens, longest, plan.sequential_group_size, plan.groups);
+  return mma_shared_bytes(plan.tokens, longest_share(plan.in_features, plan.splits),
+                          plan.sequential_group_size / kStepInputs, plan.groups, plan.warps,
+                          plan.slices);
 }
 
 template <int Bits, typename T>
@@ -682,6 +821,97 @@ void gptq_dequantize_cuda(const GptqView& layer, DeviceDtype dtype, void* weight
   check(cudaGetLastError(), "gptq_dequantize_cuda");
 }
 
+namespace {
+
+struct DeviceFacts {
+  int multiprocessors = 0, major = 0;
+  int64_t shared_optin = 0;  // the most shared memory a block may ask for
+};
+
+DeviceFacts device_facts(const char* what) {
+  int device = 0, multiprocessors = 0, major = 0, optin = 0;
+  check(cudaGetDevice(&device), what);
+  check(cudaDeviceGetAttribute(&multiprocessors, cudaDevAttrMultiProcessorCount, device), what);
+  check(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device), what);
+  check(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device), what);
+  return {multiprocessors, major, optin};
+}
+
+// Blocks of the plan's kernel a multiprocessor holds at once (0: it cannot run). Lets the
+// kernel ask for more than the default 48 KB of shared memory where the plan needs it.
+int resident_blocks(const GptqMatvecPlan& plan, const DeviceFacts& device) {
+  const MatvecLaunch launch = matvec_launch(plan);
+  const int64_t shared = matvec_shared_bytes(plan);
+  cudaFuncAttributes attributes{};
+  check(cudaFuncGetAttributes(&attributes, launch.kernel), "gptq_matvec_plan: kernel attributes");
+  if (shared + static_cast<int64_t>(attributes.sharedSizeBytes) > device.shared_optin) return 0;
+  if (shared > attributes.maxDynamicSharedSizeBytes)
+    check(cudaFuncSetAttribute(launch.kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                               static_cast<int>(device.shared_optin) -
+                                   static_cast<int>(attributes.sharedSizeBytes)),
+          "gptq_matvec_plan: shared memory");
+  int resident = 0;
+  check(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&resident, launch.kernel, launch.threads,
+                                                      static_cast<size_t>(shared)),
+        "gptq_matvec_plan: occupancy");
+  return resident;
+}
+
+int64_t tiles_of(const GptqMatvecPlan& plan) {
+  const MatvecLaunch launch = matvec_launch(plan);
+  return (plan.out_features + launch.columns_per_block - 1) / launch.columns_per_block;
+}
+
+// The splits' workspace.
+void size_workspace(GptqMatvecPlan& plan) {
+  plan.workspace_floats = 0;
+  plan.counters = 0;
+  if (plan.splits > 1) {
+    plan.workspace_floats = plan.splits * plan.tokens * plan.out_features;
+    plan.counters = tiles_of(plan);
+  }
+}
+
+// A tensor-core plan with the block and splits given (bench/quantizer/
+// int4_matvec_kernel_bench.cu sweeps them); resident_blocks says whether it can run.
+GptqMatvecPlan with_block(GptqMatvecPlan plan, int warps, int slices, int loads, int splits) {
+  plan.warps = warps;
+  plan.slices = slices;
+  plan.loads = loads;
+  plan.splits = static_cast<int>(std::clamp<int64_t>(splits, 1, std::min<int64_t>(
+                                                                    65535, plan.in_features / kStepInputs)));
+  size_workspace(plan);
+  return plan;
+}
+
+// Note [GPTQ CUDA kernels]: the block for a shape, with the splits given or one split.
+GptqMatvecPlan choose_block(const GptqMatvecPlan& base, int splits, const DeviceFacts& device) {
+  const int64_t strips = (base.out_features + 31) / 32, steps = base.in_features / kStepInputs;
+  const int64_t multiprocessors = device.multiprocessors;
+  int slices = 1;
+  while (slices < 16 && strips * slices < 11 * multiprocessors && steps >= 4 * slices) slices *= 2;
+  int warps = std::max(4, slices);  // where no block gives every multiprocessor one: the most blocks
+  for (int candidate : {16, 8, 4}) {
+    if (candidate < slices) break;
+    const int strips_per_block = candidate / slices;
+    if ((strips + strips_per_block - 1) / strips_per_block >= multiprocessors) {
+      warps = candidate;
+      break;
+    }
+  }
+  const int loads = steps / slices >= 48 ? 8 : 4;
+  GptqMatvecPlan plan = with_block(base, warps, slices, loads, std::max(1, splits));
+  while (resident_blocks(plan, device) == 0) {  // x and the group parameters too large
+    if (plan.splits >= steps)
+      refuse("gptq_matvec_plan: no block of the tensor-core kernel fits a " +
+             std::to_string(base.tokens) + "-token x in shared memory");
+    plan = with_block(base, warps, slices, loads, plan.splits + 1);
+  }
+  return plan;
+}
+
+}  // namespace
+
 GptqMatvecPlan gptq_matvec_plan(const GptqView& layer, DeviceDtype x_dtype, int64_t tokens,
                                 MatvecKernel kernel, int splits) {
   expect_layer(layer, "gptq_matvec_plan");
@@ -690,12 +920,7 @@ GptqMatvecPlan gptq_matvec_plan(const GptqView& layer, DeviceDtype x_dtype, int6
            std::to_string(kGptqMatvecMaxTokens));
   if (splits < 0)
     refuse("gptq_matvec_plan: splits is " + std::to_string(splits) + ", expected 0 (auto) or more");
-  int device = 0, multiprocessors = 0, major = 0;
-  check(cudaGetDevice(&device), "gptq_matvec_plan: cudaGetDevice");
-  check(cudaDeviceGetAttribute(&multiprocessors, cudaDevAttrMultiProcessorCount, device),
-        "gptq_matvec_plan");
-  check(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device),
-        "gptq_matvec_plan");
+  const DeviceFacts device = device_facts("gptq_matvec_plan");
 
   GptqMatvecPlan plan;
   plan.bits = layer.bits;
@@ -708,35 +933,35 @@ GptqMatvecPlan gptq_matvec_plan(const GptqView& layer, DeviceDtype x_dtype, int6
   plan.tensor_cores = kernel == MatvecKernel::kAuto && layer.bits == 4 &&
                       x_dtype != DeviceDtype::f32 && layer.sequential_group_size > 0 &&
                       layer.sequential_group_size % kStepInputs == 0 && aligned16(layer.qweight) &&
-                      major >= 8;
-  const MatvecLaunch launch =
-      matvec_launch(layer.bits, layer.in_features, x_dtype, plan.tensor_cores);
-  const int64_t tiles =
-      (layer.out_features + launch.columns_per_block - 1) / launch.columns_per_block;
+                      device.major >= 8;
+  if (plan.tensor_cores) {
+    plan = choose_block(plan, splits, device);
+    plan.overlap = device.major >= 9;
+    return plan;
+  }
+
+  const MatvecLaunch launch = matvec_launch(plan);
+  const int64_t values = pack_multiple(layer.bits);
+  const int64_t depth = layer.in_features / values;  // bundles, which splits divide
+  const int64_t min_depth = std::max<int64_t>(1, kMinSplitInputs / values);
+  const int64_t tiles = tiles_of(plan);
   if (tiles > 2147483647) refuse("gptq_matvec_plan: too many output columns: " + shape_of(layer));
   if (splits == 0) {
     // Enough blocks to fill the device once: more splits add partial sums to write and read,
     // fewer leave multiprocessors idle.
-    plan.splits = 1;
-    const int64_t max_shared =
-        plan.tensor_cores
-            ? mma_shared_bytes(tokens, kChunkSteps, plan.sequential_group_size, plan.groups)
-            : generic_shared_bytes(tokens);
     int resident = 0;
-    check(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&resident, launch.kernel, launch.threads,
-                                                        static_cast<size_t>(max_shared)),
+    check(cudaOccupancyMaxActiveBlocksPerMultiprocessor(
+              &resident, launch.kernel, launch.threads,
+              static_cast<size_t>(generic_shared_bytes(tokens))),
           "gptq_matvec_plan: occupancy");
-    const int64_t wanted = static_cast<int64_t>(multiprocessors) * std::max(1, resident) / tiles;
-    plan.splits = static_cast<int>(
-        std::clamp<int64_t>(wanted, 1, std::max<int64_t>(1, launch.depth / launch.min_depth)));
+    const int64_t wanted =
+        static_cast<int64_t>(device.multiprocessors) * std::max(1, resident) / tiles;
+    plan.splits = static_cast<int>(std::clamp<int64_t>(wanted, 1, std::max<int64_t>(1, depth / min_depth)));
   } else {
-    plan.splits = static_cast<int>(std::min<int64_t>(splits, launch.depth));
+    plan.splits = static_cast<int>(std::min<int64_t>(splits, depth));
   }
   plan.splits = std::min(plan.splits, 65535);
-  if (plan.splits > 1) {
-    plan.workspace_floats = plan.splits * tokens * layer.out_features;
-    plan.counters = tiles;
-  }
+  size_workspace(plan);
   return plan;
 }
 
@@ -748,9 +973,12 @@ void gptq_matvec_cuda(const GptqView& layer, const GptqMatvecPlan& plan, const G
       plan.sequential_group_size != layer.sequential_group_size)
     refuse("gptq_matvec_cuda: the plan was made for another layer shape than the " +
            shape_of(layer));
-  if (plan.tokens < 1 || plan.tokens > kGptqMatvecMaxTokens || plan.splits < 1)
-    refuse("gptq_matvec_cuda: the plan has " + std::to_string(plan.tokens) + " tokens and " +
-           std::to_string(plan.splits) + " splits; make it with gptq_matvec_plan");
+  const bool block_ok = !plan.tensor_cores || (matvec_launch(plan).kernel != nullptr &&
+                                                plan.slices >= 1 && plan.warps % plan.slices == 0);
+  if (plan.tokens < 1 || plan.tokens > kGptqMatvecMaxTokens || plan.splits < 1 || !block_ok)
+    refuse("gptq_matvec_cuda: the plan has " + std::to_string(plan.tokens) + " tokens, " +
+           std::to_string(plan.splits) + " splits and blocks of " + std::to_string(plan.warps) +
+           " warps in " + std::to_string(plan.slices) + " slices; make it with gptq_matvec_plan");
   if (args.x == nullptr || args.y == nullptr)
     refuse("gptq_matvec_cuda: x and y must be device pointers, got null");
   if (plan.splits > 1 && (args.workspace == nullptr || args.counters == nullptr))
@@ -760,11 +988,9 @@ void gptq_matvec_cuda(const GptqView& layer, const GptqMatvecPlan& plan, const G
   if (plan.tensor_cores && (!aligned16(args.x) || !aligned16(layer.qweight)))
     refuse(
         "gptq_matvec_cuda: the tensor-core kernel reads x and qweight 16 bytes at a time; they "
-        "must be "
-        "16-byte aligned");
+        "must be 16-byte aligned");
 
-  const MatvecLaunch launch =
-      matvec_launch(plan.bits, plan.in_features, plan.x_dtype, plan.tensor_cores);
+  const MatvecLaunch launch = matvec_launch(plan);
   MatvecParams p = matvec_params(layer);
   p.x = args.x;
   p.tokens = static_cast<int>(plan.tokens);
@@ -773,14 +999,21 @@ void gptq_matvec_cuda(const GptqView& layer, const GptqMatvecPlan& plan, const G
   p.partials = args.workspace;
   p.counters = args.counters;
   p.splits = plan.splits;
-  const int64_t tiles =
-      (plan.out_features + launch.columns_per_block - 1) / launch.columns_per_block;
-  const dim3 grid(static_cast<unsigned>(tiles), static_cast<unsigned>(plan.splits));
+  p.slices = plan.slices;
+  cudaLaunchConfig_t config = {};
+  config.gridDim = dim3(static_cast<unsigned>(tiles_of(plan)), static_cast<unsigned>(plan.splits));
+  config.blockDim = dim3(static_cast<unsigned>(launch.threads));
+  config.dynamicSmemBytes = static_cast<size_t>(matvec_shared_bytes(plan));
+  config.stream = static_cast<cudaStream_t>(stream);
+  cudaLaunchAttribute overlap[1];
+  overlap[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  overlap[0].val.programmaticStreamSerializationAllowed = 1;
+  if (plan.tensor_cores && plan.overlap && args.overlap_previous) {
+    config.attrs = overlap;
+    config.numAttrs = 1;
+  }
   void* kernel_args[] = {&p};
-  check(cudaLaunchKernel(launch.kernel, grid, dim3(static_cast<unsigned>(launch.threads)),
-                         kernel_args, static_cast<size_t>(matvec_shared_bytes(plan)),
-                         static_cast<cudaStream_t>(stream)),
-        "gptq_matvec_cuda");
+  check(cudaLaunchKernelExC(&config, launch.kernel, kernel_args), "gptq_matvec_cuda");
 }
 
 }  // namespace lmf::quant

@@ -50,10 +50,15 @@ struct GptqMatvecPlan {
   int splits = 1;                // blocks along the input dimension for each tile of outputs
   int64_t workspace_floats = 0;  // their partial sums (0 with one split)
   int64_t counters = 0;          // ints that must start at zero; each call leaves them at zero
+  // The tensor-core kernel's block (Note [GPTQ CUDA kernels]): `warps` warps, `slices` of
+  // them splitting the inputs of each 32-column strip, each lane keeping `loads` 16-byte
+  // loads in flight; `overlap`: the device can start it before the previous kernel ends.
+  int warps = 0, slices = 1, loads = 0;
+  bool overlap = false;
 };
 
-// `splits` 0 picks them from the shape and the device (enough blocks to fill it once); a
-// positive value is used as given (capped at what the input dimension allows): for tuning.
+// `splits` 0 picks them from the shape and the device; a positive value is used as given
+// (capped at what the input dimension allows): for tuning.
 GptqMatvecPlan gptq_matvec_plan(const GptqView& layer, DeviceDtype x_dtype, int64_t tokens,
                                 MatvecKernel kernel = MatvecKernel::kAuto, int splits = 0);
 
@@ -67,6 +72,11 @@ struct GptqMatvecArgs {
   // plans fit in it, one call at a time: calls that may overlap (other streams) need their own.
   float* workspace = nullptr;
   int* counters = nullptr;
+  // Launch the tensor-core kernel with programmatic stream serialization where plan.overlap:
+  // it then reads the layer's tensors before the kernel before it in the stream has ended
+  // (x and y only after), so no kernel just before may write them (fixed weights while
+  // decoding: yes; a dequantize or a copy kernel into qweight just before: no).
+  bool overlap_previous = false;
 };
 
 // y = x · Wᵀ, W = the dequantized layer, the products summed in fp32 and y rounded once.
