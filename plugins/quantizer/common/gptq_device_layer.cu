@@ -241,6 +241,9 @@ void GptqDeviceLayer::matmul(DeviceDtype x_dtype, const void* x, int64_t tokens,
     args.y_dtype = y_dtype;
     args.workspace = workspace.floats;
     args.counters = workspace.counters;
+    // The layer's device tensors are written once, synchronously, when this copy is made:
+    // no kernel before a call writes them, so its weight loads may overlap that kernel.
+    args.overlap_previous = true;
     const GptqMatvecPlan& chosen = plans.chosen[count - 1];
     const GptqMatvecPlan& plan =
         chosen.tensor_cores && !aligned16(args.x) ? plans.unaligned_x[count - 1] : chosen;
