@@ -24,7 +24,12 @@ using nlohmann::json;
 
 int main(int argc, char** argv) {
   if (argc < 4) {
-    std::cerr << "usage: lmf_gptq_quantize_bench SHAPE GPTQ_PLUGIN_SO OUT_DIR [SAMPLES] [SEQ]\n";
+    std::cerr << "usage: lmf_gptq_quantize_bench SHAPE GPTQ_PLUGIN_SO OUT_DIR [SAMPLES] [SEQ] [LAYERS] [cpu]\n";
+    return 2;
+  }
+  if (argc > 7 && std::string(argv[7]) != "cpu") {
+    std::cerr << "lmf_gptq_quantize_bench: the 7th argument is `cpu` (the model in host memory) or absent, got "
+              << argv[7] << "\n";
     return 2;
   }
   const std::string shape = argv[1];

@@ -71,10 +71,14 @@ TEST(GptqCuda, BlockKernelGivesTheColumnLoopsCodes) {
   add("asymmetric 8 bits, block 100", [](GptqOptions& o) { o.sym = false, o.bits = 8, o.block_size = 100; });
   add("act-order", [](GptqOptions& o) { o.desc_act = true; });
   add("act-order, static groups, 2 bits", [](GptqOptions& o) { o.desc_act = o.static_groups = true, o.bits = 2; });
+  add("AutoGPTQ's grid (float32 scales)", [](GptqOptions& o) { o.grid_rule = GridRule::kReference, o.sym = false; });
   for (const BlockCase& c : cases) {
     SCOPED_TRACE(c.name);
     const GptqResult kernel = gptq_quantize(w, hessian.hessian(), c.options, "k", SolverPath::kAuto);
     const GptqResult loop = gptq_quantize(w, hessian.hessian(), c.options, "l", SolverPath::kColumnByColumn);
+    const int64_t blocks = (512 + c.options.block_size - 1) / c.options.block_size;
+    EXPECT_EQ(kernel.device_blocks, blocks) << "the kernel solved every block";
+    EXPECT_EQ(loop.device_blocks, 0);
     EXPECT_EQ(kernel.codes.codes, loop.codes.codes);
     EXPECT_EQ(kernel.codes.scales, loop.codes.scales);
     EXPECT_EQ(kernel.codes.zeros, loop.codes.zeros);
@@ -84,7 +88,7 @@ TEST(GptqCuda, BlockKernelGivesTheColumnLoopsCodes) {
 }
 
 // bf16 inputs (lent as float32) take the tensor cores: the same Hessian as float32's up to
-// the order of the sums.
+// the rounding of the sums; inputs that are not bf16 values keep the float32 product.
 TEST(GptqCuda, Bf16InputsGiveTheFloat32Hessian) {
   SKIP_WITHOUT_BLOCK_KERNEL();
   const torch::Tensor x = correlated_inputs(1536, 256, 5).to(torch::kBFloat16).to(torch::kFloat32);
@@ -95,11 +99,16 @@ TEST(GptqCuda, Bf16InputsGiveTheFloat32Hessian) {
     on_gpu.add(part.to(torch::kCUDA));
   }
   EXPECT_EQ(on_gpu.rows(), 1536);
+  EXPECT_EQ(on_gpu.tensor_core_rows(), 1536) << "bf16 values take the tensor cores";
   const torch::Tensor expected = 2.0 / 1536 * x.to(torch::kFloat64).t().mm(x.to(torch::kFloat64));
   const torch::Tensor got = on_gpu.hessian().cpu().to(torch::kFloat64);
   const double scale = expected.abs().max().item<double>();
   EXPECT_LT((got - expected).abs().max().item<double>(), 1e-5 * scale);
   EXPECT_LT((on_cpu.hessian().to(torch::kFloat64) - expected).abs().max().item<double>(), 1e-5 * scale);
+
+  HessianAccumulator float32("float32");
+  float32.add(correlated_inputs(64, 256, 5).to(torch::kCUDA));
+  EXPECT_EQ(float32.tensor_core_rows(), 0);
 }
 
 }  // namespace

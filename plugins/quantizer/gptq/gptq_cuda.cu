@@ -17,7 +17,8 @@
 // projection's [14336 × 14336] over 262,144 calibration tokens alone is ~100 TFLOP a layer.
 // The calibration inputs of a bf16 model are bf16 values lent as float32; their products
 // are exact in float32, so cuBLAS's bf16 GEMM with float32 accumulation gives the float32
-// Hessian up to the order of its sums, at tensor-core speed. The accumulator takes this
+// Hessian up to the rounding of its sums (the order, and the tensor cores' accumulation),
+// at tensor-core speed. The accumulator takes this
 // path only when every input is a bf16 value (hessian_accumulator.cpp).
 #include "gptq_cuda.h"
 
@@ -40,7 +41,7 @@ using lmf::quant::cuda::check;
 constexpr int kRowsPerBlock = 64;  // threads of a block, one row each
 
 size_t shared_bytes(int64_t columns) {
-  return static_cast<size_t>(columns * columns + kRowsPerBlock * (columns + 1)) * sizeof(float) +
+  return static_cast<size_t>(columns * columns + kRowsPerBlock * (columns | 1)) * sizeof(float) +
          static_cast<size_t>(kRowsPerBlock * columns);
 }
 
@@ -48,10 +49,10 @@ __global__ void __launch_bounds__(kRowsPerBlock) solve_block_kernel(BlockSolveAr
   extern __shared__ float shared[];
   __shared__ int32_t grid_of[kMaxDeviceBlockColumns];
   const int width = static_cast<int>(a.columns);
-  const int pitch = width + 1;
+  const int pitch = width | 1;  // odd, so that 32 rows' column j fall in 32 banks
   float* hinv = shared;                  // [width][width]
   float* tile = hinv + width * width;    // [kRowsPerBlock][pitch]: weights, then errors
-  uint8_t* codes = reinterpret_cast<uint8_t*>(tile + kRowsPerBlock * pitch);  // [rows][width]
+  uint8_t* codes = reinterpret_cast<uint8_t*>(tile + kRowsPerBlock * pitch);  // [width][rows]
   const int64_t first_row = static_cast<int64_t>(blockIdx.x) * kRowsPerBlock;
   const int rows_here = static_cast<int>(a.rows - first_row < kRowsPerBlock ? a.rows - first_row : kRowsPerBlock);
 
@@ -72,7 +73,7 @@ __global__ void __launch_bounds__(kRowsPerBlock) solve_block_kernel(BlockSolveAr
       const float scale = a.scales[grid], zero = a.zeros[grid];
       const float value = w[i];
       const float code = fminf(fmaxf(rintf(value / scale) + zero, 0.0f), static_cast<float>(a.maxq));
-      const float difference = value - scale * (code - zero);
+      const float difference = value - __fmul_rn(scale, code - zero);  // no fused multiply-add
       const float d = hinv[i * width + i];
       loss += difference * difference / (d * d) / 2.0f;
       const float error = difference / d;
@@ -80,7 +81,7 @@ __global__ void __launch_bounds__(kRowsPerBlock) solve_block_kernel(BlockSolveAr
 #pragma unroll 8
       for (int j = i + 1; j < width; ++j) w[j] = w[j] - __fmul_rn(error, h[j]);
       w[i] = error;
-      codes[r * width + i] = static_cast<uint8_t>(code);
+      codes[i * kRowsPerBlock + r] = static_cast<uint8_t>(code);
     }
     a.losses[row] += loss;
   }
@@ -88,16 +89,16 @@ __global__ void __launch_bounds__(kRowsPerBlock) solve_block_kernel(BlockSolveAr
   for (int k = threadIdx.x; k < rows_here * width; k += blockDim.x) {
     const int64_t row = first_row + k / width;
     a.errors[row * width + k % width] = tile[(k / width) * pitch + k % width];
-    a.codes[row * a.codes_stride + k % width] = codes[k];
+    a.codes[row * a.codes_stride + k % width] = codes[(k % width) * kRowsPerBlock + k / width];
   }
 }
 
 // One cuBLAS handle per device, made on first use and kept (the library stays loaded: Note
-// [GPTQ CUDA code stays loaded]).
+// [GPTQ CUDA code stays loaded]); a handle's stream is set per call, so calls hold the lock.
+std::mutex cublas_mutex;
+
 cublasHandle_t handle_for(int device) {
-  static std::mutex mutex;
   static std::map<int, cublasHandle_t> handles;
-  std::lock_guard lock(mutex);
   auto found = handles.find(device);
   if (found != handles.end()) return found->second;
   cublasHandle_t handle = nullptr;
@@ -111,6 +112,13 @@ cublasHandle_t handle_for(int device) {
 
 bool gptq_cuda_compiled() {
   return true;
+}
+
+bool solve_block_fits(int device, int64_t columns) {
+  int limit = 0;
+  check(cudaDeviceGetAttribute(&limit, cudaDevAttrMaxSharedMemoryPerBlockOptin, device),
+        "cudaDeviceGetAttribute");
+  return shared_bytes(columns) <= static_cast<size_t>(limit);
 }
 
 void solve_block_cuda(const BlockSolveArgs& a, void* stream) {
@@ -134,6 +142,7 @@ void accumulate_gram_bf16_cuda(const void* x, int64_t tokens, int64_t features, 
                                 " calibration inputs in one call exceed cuBLAS's int sizes");
   int device = 0;
   check(cudaGetDevice(&device), "cudaGetDevice");
+  std::lock_guard lock(cublas_mutex);
   cublasHandle_t handle = handle_for(device);
   if (cublasSetStream(handle, static_cast<cudaStream_t>(stream)) != CUBLAS_STATUS_SUCCESS)
     throw std::runtime_error("gptq: cublasSetStream failed");

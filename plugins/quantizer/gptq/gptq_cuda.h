@@ -33,6 +33,9 @@ struct BlockSolveArgs {
   int maxq = 15;
 };
 
+// Whether a block of `columns` columns fits the shared memory of CUDA device `device`.
+bool solve_block_fits(int device, int64_t columns);
+
 // Quantizes the block's columns in order, each column's rounding error spread over the
 // block's later columns, exactly as the column-by-column loop of gptq_quantize computes it
 // (the same float32 operations in the same order per element), on `stream` (cudaStream_t)
@@ -41,7 +44,7 @@ void solve_block_cuda(const BlockSolveArgs& args, void* stream);
 
 // gram = beta·gram + alpha·XᵀX for X [tokens, features] bf16 row-major and gram
 // [features, features] float32, products of bf16 exact and sums in float32 (cuBLAS, tensor
-// cores), on `stream` of the current device.
+// cores), on `stream` of the current device. Calls from several threads take turns.
 void accumulate_gram_bf16_cuda(const void* x, int64_t tokens, int64_t features, float alpha,
                                float beta, float* gram, void* stream);
 

@@ -15,6 +15,10 @@ bool gptq_cuda_compiled() {
   return false;
 }
 
+bool solve_block_fits(int, int64_t) {
+  unavailable();
+}
+
 void solve_block_cuda(const BlockSolveArgs&, void*) {
   unavailable();
 }

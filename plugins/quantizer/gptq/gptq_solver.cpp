@@ -169,7 +169,8 @@ torch::Tensor solve_block_on_device(const Block& b, torch::Tensor& codes, torch:
 
 bool block_kernel_applies(const torch::Tensor& w, const GptqOptions& options, SolverPath path) {
   return path == SolverPath::kAuto && w.is_cuda() && gptq_cuda_compiled() &&
-         options.block_size <= kMaxDeviceBlockColumns && options.bits <= 8;
+         options.block_size <= kMaxDeviceBlockColumns &&
+         solve_block_fits(w.device().index(), std::min(options.block_size, w.size(1)));
 }
 
 std::vector<uint8_t> to_bytes(const torch::Tensor& codes) {
@@ -267,8 +268,17 @@ GptqResult gptq_quantize(const torch::Tensor& weight, const torch::Tensor& hessi
     const int64_t i2 = std::min(i1 + options.block_size, cols);
     const std::vector<size_t> grid_of = block_grids(w, i1, i2, options, perm_host, fit_grids, grids);
     const Block block{w, hinv, i1, i2, maxq, grids, grid_of};
-    const torch::Tensor err1 = on_device ? solve_block_on_device(block, codes, losses)
-                                         : solve_block_by_columns(block, codes, losses);
+    torch::Tensor err1;
+    if (on_device) {
+      try {
+        err1 = solve_block_on_device(block, codes, losses);
+      } catch (const std::runtime_error& e) {  // a CUDA failure, named by the layer
+        fail(LMF_ERR_INTERNAL, "GPTQ of " + name + " on " + w.device().str() + ": " + e.what());
+      }
+      ++result.device_blocks;
+    } else {
+      err1 = solve_block_by_columns(block, codes, losses);
+    }
     if (i2 < cols) w.slice(1, i2).sub_(err1.matmul(hinv.slice(0, i1, i2).slice(1, i2)));
   }
   result.loss = losses.sum().item<double>();

@@ -46,6 +46,7 @@ struct GptqResult {
   double loss = 0.0;         // Σ (w − q)² / (2 d²): the reference's "error" (Note [GPTQ loss])
   double damp_percent = 0;   // the dampening that made H positive definite (Note [Dampening])
   int64_t dead_columns = 0;  // inputs that were always zero: their weights quantize as 0
+  int64_t device_blocks = 0;  // lazy blocks solved by the CUDA kernel (Note [GPTQ on the device])
 };
 
 // How gptq_quantize solves a lazy block when the weight is on a CUDA device: kAuto in one

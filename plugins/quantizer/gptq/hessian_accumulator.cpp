@@ -45,15 +45,21 @@ void HessianAccumulator::add(const torch::Tensor& inputs) {
   const double added = 2.0 / static_cast<double>(rows);
   if (x.is_cuda() && gptq_cuda_compiled()) {
     // Note [GPTQ on the device]: bf16 values (a bf16 model's activations, lent as float32)
-    // take the tensor cores, their products exact in float32.
+    // take the tensor cores, their products exact in float32. (Checked by converting: one
+    // pass, against the GEMM's tokens × features² work.)
     const torch::Tensor bf16 = x.to(torch::kBFloat16).contiguous();
     if (torch::equal(bf16.to(torch::kFloat32), x)) {
       if (!hessian_.defined()) hessian_ = torch::zeros({x.size(1), x.size(1)}, x.options());
-      run_on_stream(x.device(), [&](void* stream) {
-        accumulate_gram_bf16_cuda(bf16.data_ptr(), tokens, x.size(1), static_cast<float>(added),
-                                  static_cast<float>(kept), hessian_.data_ptr<float>(), stream);
-      });
+      try {
+        run_on_stream(x.device(), [&](void* stream) {
+          accumulate_gram_bf16_cuda(bf16.data_ptr(), tokens, x.size(1), static_cast<float>(added),
+                                    static_cast<float>(kept), hessian_.data_ptr<float>(), stream);
+        });
+      } catch (const std::runtime_error& e) {  // a CUDA failure, named by the layer
+        fail(LMF_ERR_INTERNAL, what + " on " + x.device().str() + ": " + e.what());
+      }
       rows_ = rows;
+      tensor_core_rows_ += tokens;
       return;
     }
   }

@@ -29,11 +29,14 @@ class HessianAccumulator {
   int64_t rows() const { return rows_; }  // tokens seen so far
   int64_t in_features() const { return hessian_.defined() ? hessian_.size(0) : 0; }
   const torch::Tensor& hessian() const { return hessian_; }  // [in, in] float32
+  // Rows whose products went through the tensor cores (Note [GPTQ on the device]).
+  int64_t tensor_core_rows() const { return tensor_core_rows_; }
 
  private:
   std::string layer_;
   torch::Tensor hessian_;
   int64_t rows_ = 0;
+  int64_t tensor_core_rows_ = 0;
 };
 
 // Throws lmf::sdk::Error (LMF_ERR_DATA) naming `what` and the first [row, column] holding

@@ -6,7 +6,10 @@
 #include "quantize/block_stage.h"
 #include "quantize/quantize_model.h"
 
+#include <lmf/sdk/error.h>
 #include <nlohmann/json.hpp>
+
+#include <filesystem>
 
 namespace lmf::torch_backend::testing {
 namespace {
@@ -42,14 +45,48 @@ TEST(BlockStage, StagedBlockComputesAsTheModelsAndStoresBack) {
       << "the checkpoint's tensor is the block's: saving writes what was stored";
 }
 
-using BlockStageDriver = CalibratedDriverTest;
+class BlockStageDriver : public CalibratedDriverTest, public ::testing::WithParamInterface<const char*> {
+ protected:
+  void SetUp() override {
+    CalibratedDriverTest::SetUp();
+    registry_.load_file(LMF_GPTQ_PLUGIN);
+  }
+};
 
-TEST_F(BlockStageDriver, ModelOnTheCpuCalibratesOnTheGpuAsOnTheCpu) {
+TEST(BlockStageConfig, CalibrationDeviceIsADeviceName) {
+  const json config = {{"quantizer", {{"component", "gptq"}}}, {"output", "out"},
+                       {"calibration", {{"shards", "s"}, {"device", "gpu"}}}};
+  try {
+    QuantizeConfig::from_json(config);
+    ADD_FAILURE() << "\"gpu\" was accepted";
+  } catch (const sdk::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("calibration.device"), std::string::npos) << e.what();
+  }
+  json good = config;
+  good["calibration"]["device"] = "cuda:1";
+  EXPECT_EQ(QuantizeConfig::from_json(good).calibration_device, "cuda:1");
+}
+
+TEST_F(BlockStageDriver, RefusesACalibrationDeviceThatIsNotThere) {
+  auto model = load_exact(fixture("llama3_tiny"));
+  QuantizeConfig c = config("gptq", {{"group_size", 32}}, "none");
+  c.calibration_device = "cuda:7";
+  try {
+    quantize_model(*model, c);
+    ADD_FAILURE() << "a device that is not there was accepted";
+  } catch (const sdk::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("calibration.device"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "none"));
+}
+
+TEST_P(BlockStageDriver, ModelOnTheCpuCalibratesOnTheGpuAsOnTheCpu) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  const std::string quantizer = GetParam();  // gptq is lent the inputs on the GPU, awq on the CPU
   auto on_cpu = load_exact(fixture("llama3_tiny"));
-  const json whole = quantize_model(*on_cpu, config("awq", {{"group_size", 32}}, "cpu"));
+  const json whole = quantize_model(*on_cpu, config(quantizer, {{"group_size", 32}}, "cpu"));
   auto staged = load_exact(fixture("llama3_tiny"));
-  QuantizeConfig on_gpu = config("awq", {{"group_size", 32}}, "staged");
+  QuantizeConfig on_gpu = config(quantizer, {{"group_size", 32}}, "staged");
   on_gpu.calibration_device = "cuda";
   const json summary = quantize_model(*staged, on_gpu);
   EXPECT_TRUE(services_.logged("each block calibrates on cuda"));
@@ -61,7 +98,8 @@ TEST_F(BlockStageDriver, ModelOnTheCpuCalibratesOnTheGpuAsOnTheCpu) {
   EXPECT_FALSE(staged->decoder->layer(0).q_proj.weight.is_cuda()) << "the model stays where it was";
 
   // The GPU's float32 rounding moves a few of AWQ's discrete scale choices and 4-bit
-  // roundings, so the two quantized models differ by a small part of what quantizing costs.
+  // roundings (GPTQ's too), so the two quantized models differ by a small part of what
+  // quantizing costs.
   const torch::Tensor ids = calibration_ids(on_cpu->config.vocab_size);
   const torch::Tensor reference = logits_of(*load_exact(fixture("llama3_tiny")), ids);
   const torch::Tensor a = logits_of(*load_exact((dir_.path() / "cpu").string()), ids);
@@ -73,6 +111,8 @@ TEST_F(BlockStageDriver, ModelOnTheCpuCalibratesOnTheGpuAsOnTheCpu) {
   EXPECT_LT(error(b, reference), 1.1 * quantization_error);
   EXPECT_LT(error(b, a), 0.1 * quantization_error);
 }
+
+INSTANTIATE_TEST_SUITE_P(Quantizers, BlockStageDriver, ::testing::Values("awq", "gptq"));
 
 }  // namespace
 }  // namespace lmf::torch_backend::testing

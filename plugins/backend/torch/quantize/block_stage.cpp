@@ -1,5 +1,7 @@
 #include "quantize/block_stage.h"
 
+#include <lmf/sdk/error.h>
+
 #include <string>
 #include <vector>
 
@@ -21,6 +23,9 @@ void copy_block(DecoderLayer& to, const DecoderLayer& from) {
 }  // namespace
 
 BlockStage::BlockStage(const ModelConfig& config, Weights& model_weights, torch::Device device) {
+  if (model_weights.has_packed())
+    sdk::fail(LMF_ERR_INVALID_ARGUMENT, "quantize: the model computes with packed weights; load it with "
+                                        "packed_weights off to stage its blocks on " + device.str());
   ModelConfig one_block = config;
   one_block.num_layers = 1;
   one_block.tie_word_embeddings = true;  // no LM head to stage

@@ -21,12 +21,15 @@ namespace lmf::torch_backend {
 // block's tensors take a copy of block i's, calibrate and quantize there, and are copied
 // back — the quantized model stays whole in host memory, as it would on the device. The
 // device then holds one block's weights, the hidden states and the quantizer's working set.
+// The one-block decoder computes with the backend's defaults (fused attention and kernels
+// where the device has them), whatever the model was loaded with.
 class BlockStage {
  public:
+  // Throws lmf::sdk::Error for a model with packed weights (the driver quantizes dense ones).
   BlockStage(const ModelConfig& config, Weights& model_weights, torch::Device device);
   ~BlockStage();
 
-  // The staged copy of the model's block `index` (`model` is the model's own block).
+  // Copies the model's block `model` into the staged block and returns the staged block.
   DecoderLayer& load(const DecoderLayer& model);
   // The staged block's forward pass, as Decoder::block.
   torch::Tensor run(const torch::Tensor& h, const torch::Tensor& positions);

@@ -33,6 +33,9 @@ QuantizeConfig QuantizeConfig::from_json(const nlohmann::json& config) {
   c.seq_length = cal.integer("seq_length", c.seq_length, 2);
   c.batch = cal.integer("batch", c.batch, 1);
   c.calibration_device = cal.text("device", "");
+  const std::string& device = c.calibration_device;
+  if (!device.empty() && device != "auto" && device != "cpu" && device != "cuda" && device.rfind("cuda:", 0) != 0)
+    cal.bad("calibration.device", "is \"" + device + "\"; a device is auto, cpu, cuda or cuda:N");
   return c;
 }
 

@@ -152,6 +152,28 @@ int64_t search_and_fold(const QuantizerClient& quantizer, DecoderLayer& block, i
   return static_cast<int64_t>(found.size());
 }
 
+// A CUDA device with its index (libtorch's "cuda" means the current one, 0 here).
+torch::Device with_index(const torch::Device& device) {
+  return device.is_cuda() && !device.has_index() ? torch::Device(torch::kCUDA, 0) : device;
+}
+
+// Where blocks calibrate (Note [One block on the device]): the model's device, or the one
+// calibration.device names, which must exist.
+torch::Device calibration_device(const QuantizeConfig& config, const torch::Device& model_device) {
+  if (config.calibration_device.empty()) return with_index(model_device);
+  torch::Device device = torch::kCPU;
+  try {
+    device = with_index(resolve_device(config.calibration_device));
+  } catch (const sdk::Error& e) {
+    sdk::fail(e.code(), std::string("quantize: field \"calibration.device\": ") + e.what());
+  }
+  if (device.is_cuda() && device.index() >= static_cast<int64_t>(torch::cuda::device_count()))
+    sdk::fail(LMF_ERR_INVALID_ARGUMENT, "quantize: field \"calibration.device\" names " + device.str() +
+                                            ", but this machine has " +
+                                            std::to_string(torch::cuda::device_count()) + " CUDA devices");
+  return device;
+}
+
 }  // namespace
 
 json quantize_model(LoadedModel& model, const QuantizeConfig& config) {
@@ -161,10 +183,9 @@ json quantize_model(LoadedModel& model, const QuantizeConfig& config) {
 
   // Note [One block on the device]: blocks calibrate on `device`, staged there one at a
   // time when the model lives elsewhere.
-  const torch::Device device =
-      config.calibration_device.empty() ? decoder.device() : resolve_device(config.calibration_device);
+  const torch::Device device = calibration_device(config, decoder.device());
   std::optional<BlockStage> stage;
-  if (device != decoder.device()) {
+  if (quantizer.needs_calibration() && device != with_index(decoder.device())) {
     sdk::log_info("quantize: the model stays on " + decoder.device().str() + "; each block calibrates on " +
                   device.str() + " in turn");
     stage.emplace(model.config, model.weights, device);
@@ -185,10 +206,15 @@ json quantize_model(LoadedModel& model, const QuantizeConfig& config) {
   SaveOverrides saved;
   json layers = json::object(), errors = json::object();
   json first_format;
-  std::vector<std::string> writable;
-  for (const std::string& name : model.weights.names())
-    if (name.rfind("model.layers.", 0) == 0) writable.push_back(name);
-  model.weights.make_writable(writable);
+  // The block's mapped (read-only) tensors get memory of their own as its turn comes, so
+  // that host memory grows block by block.
+  auto make_block_writable = [&](int64_t index) {
+    const std::string prefix = "model.layers." + std::to_string(index) + ".";
+    std::vector<std::string> writable;
+    for (const std::string& name : model.weights.names())
+      if (name.rfind(prefix, 0) == 0) writable.push_back(name);
+    model.weights.make_writable(writable);
+  };
 
   // Hands the group's inputs on the calibration samples to the quantizer (one pass of the block).
   auto observe = [&](int64_t index, const std::vector<Projection>& group) {
@@ -222,6 +248,7 @@ json quantize_model(LoadedModel& model, const QuantizeConfig& config) {
 
   sdk::Progress bar("quantize", decoder.num_layers(), "layers");
   for (int64_t index = 0; index < decoder.num_layers(); ++index) {
+    make_block_writable(index);
     DecoderLayer& block = stage ? stage->load(decoder.layer(index)) : decoder.layer(index);
     if (folds) {
       for (const std::vector<Projection>& all : sequential_groups(block, index, config.modules, false)) {
