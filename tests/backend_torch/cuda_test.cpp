@@ -129,6 +129,27 @@ TEST_P(Cuda, AGraphCapturedBeforeAnAdapterWasAttachedIsCapturedAgain) {
   EXPECT_EQ(replayed, eager);
 }
 
+// Note [Steps in flight]: a stop on step k's token is seen with step k+1 already running;
+// that step's output is dropped, and the next generation does not see it.
+TEST_P(Cuda, AStepRunAheadOfAStopIsDroppedAndTheNextGenerationIsExact) {
+  auto model = load_on_cuda(GetParam(), true, "float32");
+  const std::vector<int64_t> prompt = expected_json(GetParam())["greedy"][0]["prompt"].get<std::vector<int64_t>>();
+  const std::vector<int64_t> full = greedy_tokens(*model, prompt);
+  ASSERT_EQ(full.size(), 12u);
+  std::vector<GenerationRequest> requests(1);
+  requests[0].prompt = prompt;
+  requests[0].sampling.max_new_tokens = 12;
+  requests[0].sampling.ignore_eos = true;
+  requests[0].sampling.stop_ids = {full[2]};
+  const GenerationOutput stopped = generate(*model->decoder, requests, {}, {})[0];
+  const std::vector<int64_t> expected(full.begin(), std::find(full.begin(), full.end(), full[2]) + 1);
+  EXPECT_EQ(stopped.ids, expected);
+  EXPECT_EQ(stopped.finish_reason, LMF_FINISH_STOP);
+  EXPECT_EQ(greedy_tokens(*model, prompt), full);
+  model->decoder->set_cuda_graphs(false);
+  EXPECT_EQ(greedy_tokens(*model, prompt), full) << "the steps in flight choose as eager steps do";
+}
+
 INSTANTIATE_TEST_SUITE_P(Families, Cuda, ::testing::ValuesIn(kFamilies));
 
 }  // namespace

@@ -53,5 +53,22 @@ TEST_F(StepperPool, AnAcquiredStepperStartsWithAnEmptyCache) {
   EXPECT_EQ(acquire(1, 64).cache().length(), 0);
 }
 
+// Note [Steps in flight]: the copies come back oldest first, a bounded number pending.
+TEST(ChosenReadback, GivesTheOldestCopyFirst) {
+  ChosenReadback readback(2);
+  readback.enqueue(torch::tensor({4, 5}, torch::kInt64));
+  readback.enqueue(torch::tensor({6, 7}, torch::kInt64));
+  EXPECT_EQ(readback.pending(), 2u);
+  EXPECT_EQ(readback.take_oldest(), (std::vector<int64_t>{4, 5}));
+  readback.enqueue(torch::tensor({8, 9}, torch::kInt64));
+  EXPECT_EQ(readback.take_oldest(), (std::vector<int64_t>{6, 7}));
+  EXPECT_EQ(readback.take_oldest(), (std::vector<int64_t>{8, 9}));
+  EXPECT_THROW(readback.take_oldest(), std::logic_error);
+  for (int i = 0; i < ChosenReadback::kSlots; ++i) readback.enqueue(torch::tensor({i, i}, torch::kInt64));
+  EXPECT_THROW(readback.enqueue(torch::tensor({0, 0}, torch::kInt64)), std::logic_error);
+  readback.discard_pending();
+  EXPECT_EQ(readback.pending(), 0u);
+}
+
 }  // namespace
 }  // namespace lmf::torch_backend::testing

@@ -1,6 +1,7 @@
 #include "decode_stepper.h"
 
 #include <algorithm>
+#include <stdexcept>
 
 namespace lmf::torch_backend {
 
@@ -22,8 +23,10 @@ DecodeStepper::DecodeStepper(Decoder& decoder, int64_t batch, int64_t capacity, 
     positions_ = torch::zeros({batch, 1}, ids_options);
     key_valid_ = torch::zeros({batch, capacity}, ids_options.dtype(torch::kBool));
     slot_ = torch::zeros({1}, ids_options);
-    if (greedy_)
+    if (greedy_) {
       argmax_ = torch::empty({batch}, ids_options);
+      readback_ = std::make_unique<ChosenReadback>(batch);
+    }
     else
       logits_ = torch::empty({batch, decoder.config().vocab_size},
                              torch::TensorOptions().dtype(torch::kFloat32).device(decoder.device()));
@@ -32,6 +35,7 @@ DecodeStepper::DecodeStepper(Decoder& decoder, int64_t batch, int64_t capacity, 
 
 void DecodeStepper::begin_decode(const torch::Tensor& positions, const torch::Tensor& key_valid, bool padded) {
   padded_ = padded;
+  if (readback_) readback_->discard_pending();  // a step the last generation ran ahead
   if (!use_graph_) {
     positions_ = positions;
     key_valid_ = key_valid;
@@ -51,9 +55,10 @@ void DecodeStepper::static_step() {
   ForwardContext context{positions_, key_valid_, &cache_, cache_.capacity(), slot_};
   torch::Tensor hidden = decoder_.hidden_states(ids_, context);
   torch::Tensor logits = decoder_.logits(hidden.select(1, -1));
-  if (greedy_)
+  if (greedy_) {
     argmax_.copy_(logits.argmax(-1));
-  else
+    ids_.copy_(argmax_.view({batch_, 1}));  // the next step's input (Note [Steps in flight])
+  } else
     logits_.copy_(logits);
   slot_.add_(1);
 }
@@ -69,18 +74,34 @@ void DecodeStepper::read_chosen(const torch::Tensor& ids) {
   chosen_.assign(host.data_ptr<int64_t>(), host.data_ptr<int64_t>() + host.numel());
 }
 
+void DecodeStepper::run_graph() {
+  if (!captured_ || captured_epoch_ != decoder_.graph_epoch()) {
+    decoder_.reserve_positions(cache_.capacity());  // the table must not grow during capture
+    graph_.warm_up_and_capture([this] { static_step(); });
+    captured_ = true;
+    captured_epoch_ = decoder_.graph_epoch();
+  } else {
+    graph_.replay();
+  }
+}
+
+void DecodeStepper::launch(const std::vector<int64_t>* tokens) {
+  if (!runs_ahead()) throw std::logic_error("DecodeStepper::launch: only greedy steps replayed from a graph run ahead");
+  if (tokens != nullptr) ids_.copy_(torch::tensor(*tokens, torch::kInt64).view({batch_, 1}));
+  run_graph();
+  readback_->enqueue(argmax_);
+}
+
+const std::vector<int64_t>& DecodeStepper::take_chosen() {
+  chosen_ = readback_->take_oldest();
+  return chosen_;
+}
+
 torch::Tensor DecodeStepper::step(const std::vector<int64_t>& tokens) {
   torch::Tensor host_ids = torch::tensor(tokens, torch::kInt64).view({batch_, 1});
   if (use_graph_) {
     ids_.copy_(host_ids);
-    if (!captured_ || captured_epoch_ != decoder_.graph_epoch()) {
-      decoder_.reserve_positions(cache_.capacity());  // the table must not grow during capture
-      graph_.warm_up_and_capture([this] { static_step(); });
-      captured_ = true;
-      captured_epoch_ = decoder_.graph_epoch();
-    } else {
-      graph_.replay();
-    }
+    run_graph();
     if (!greedy_) return logits_.to(torch::kCPU);
     read_chosen(argmax_);
     return {};

@@ -148,7 +148,17 @@ std::vector<GenerationOutput> generate(Decoder& decoder, std::vector<GenerationR
     if (active == 0) break;
     // Finished rows keep stepping with their last token (their outputs are ignored);
     // the batch keeps its shape, so the cache and the step stay the same for all.
-    logits = stepper.step(next);
+    if (stepper.runs_ahead()) {
+      // Note [Steps in flight]: step k (fed `next`, unless it already runs, fed on the
+      // device), then step k+1 when some sequence will need a token after step k's.
+      if (stepper.steps_in_flight() == 0) stepper.launch(&next);
+      if (std::any_of(sequences.begin(), sequences.end(), [](const Sequence& s) { return !s.done && s.budget >= 2; }))
+        stepper.launch(nullptr);
+      stepper.take_chosen();
+      logits = torch::Tensor();
+    } else {
+      logits = stepper.step(next);
+    }
   }
   std::vector<GenerationOutput> outputs;
   outputs.reserve(batch);
