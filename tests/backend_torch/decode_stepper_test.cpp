@@ -70,5 +70,18 @@ TEST(ChosenReadback, GivesTheOldestCopyFirst) {
   EXPECT_EQ(readback.pending(), 0u);
 }
 
+// On a device the copy is queued on the tensor's stream: what a later kernel writes into
+// the same tensor is not what the host reads back.
+TEST(ChosenReadback, CopiesWhatTheTensorHeldWhenQueued) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  ChosenReadback readback(2);
+  torch::Tensor ids = torch::full({2}, 1, torch::TensorOptions().dtype(torch::kInt64).device(torch::kCUDA));
+  readback.enqueue(ids);
+  ids.fill_(2);
+  readback.enqueue(ids);
+  EXPECT_EQ(readback.take_oldest(), (std::vector<int64_t>{1, 1}));
+  EXPECT_EQ(readback.take_oldest(), (std::vector<int64_t>{2, 2}));
+}
+
 }  // namespace
 }  // namespace lmf::torch_backend::testing

@@ -51,7 +51,7 @@ void ChosenReadback::enqueue(const torch::Tensor& ids) {
   const int slot = slots_->next;
   slots_->next = (slot + 1) % kSlots;
   slots_->host[slot].copy_(ids, /*non_blocking=*/true);
-  slots_->copied[slot].record(at::cuda::getCurrentCUDAStream());
+  slots_->copied[slot].record(at::cuda::getCurrentCUDAStream(ids.device().index()));  // the copy's stream
   slots_->pending.push_back(slot);
 #else
   const torch::Tensor host = ids.to(torch::kCPU).contiguous();

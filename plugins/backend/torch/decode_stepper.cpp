@@ -98,6 +98,7 @@ const std::vector<int64_t>& DecodeStepper::take_chosen() {
 }
 
 torch::Tensor DecodeStepper::step(const std::vector<int64_t>& tokens) {
+  if (readback_) readback_->discard_pending();  // choices of steps run ahead, not wanted now
   torch::Tensor host_ids = torch::tensor(tokens, torch::kInt64).view({batch_, 1});
   if (use_graph_) {
     ids_.copy_(host_ids);

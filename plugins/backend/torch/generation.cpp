@@ -146,8 +146,9 @@ std::vector<GenerationOutput> generate(Decoder& decoder, std::vector<GenerationR
       }
     }
     if (active == 0) break;
-    // Finished rows keep stepping with their last token (their outputs are ignored);
-    // the batch keeps its shape, so the cache and the step stay the same for all.
+    // Finished rows keep stepping (their outputs are ignored), fed their last token, or
+    // their argmax when steps run ahead; the batch keeps its shape, so the cache and the
+    // step stay the same for all.
     if (stepper.runs_ahead()) {
       // Note [Steps in flight]: step k (fed `next`, unless it already runs, fed on the
       // device), then step k+1 when some sequence will need a token after step k's.
