@@ -94,6 +94,34 @@ TEST_P(Parity, ContinuationLogProbabilitiesMatchTransformers) {
   }
 }
 
+// Requests generate() cannot serve are refused before anything runs, naming the prompt.
+TEST_F(BackendTest, GenerateRefusesRequestsItCannotServe) {
+  auto model = load_fixture("llama3_tiny");
+  auto refusal = [&](GenerationRequest request) {
+    std::vector<GenerationRequest> requests = {request};
+    try {
+      generate(*model->decoder, requests, {}, {});
+    } catch (const sdk::Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("(accepted)");
+  };
+  GenerationRequest good;
+  good.prompt = {5, 6, 7};
+  good.sampling.max_new_tokens = 2;
+  std::vector<GenerationRequest> served = {good};
+  EXPECT_EQ(generate(*model->decoder, served, {}, {})[0].ids.size(), 2u);
+  GenerationRequest none = good;
+  none.sampling.max_new_tokens = 0;
+  EXPECT_NE(refusal(none).find("prompt 0: max_new_tokens must be at least 1"), std::string::npos) << refusal(none);
+  GenerationRequest empty = good;
+  empty.prompt.clear();
+  EXPECT_NE(refusal(empty).find("is empty"), std::string::npos) << refusal(empty);
+  GenerationRequest outside = good;
+  outside.prompt = {5, model->config.vocab_size};
+  EXPECT_NE(refusal(outside).find("outside the vocabulary"), std::string::npos) << refusal(outside);
+}
+
 INSTANTIATE_TEST_SUITE_P(Families, Parity, ::testing::ValuesIn(kFamilies));
 
 }  // namespace

@@ -15,6 +15,9 @@ namespace {
 void check_request(const GenerationRequest& request, const std::string& which,
                    const ModelConfig& config) {
   if (request.prompt.empty()) sdk::fail(LMF_ERR_INVALID_ARGUMENT, which + " is empty");
+  if (request.sampling.max_new_tokens < 1)  // a direct caller's; parsed options are checked
+    sdk::fail(LMF_ERR_INVALID_ARGUMENT, which + ": max_new_tokens must be at least 1, got " +
+                                            std::to_string(request.sampling.max_new_tokens));
   for (int64_t id : request.prompt)
     if (id < 0 || id >= config.vocab_size)
       sdk::fail(LMF_ERR_INVALID_ARGUMENT, which + " holds token id " + std::to_string(id) +
