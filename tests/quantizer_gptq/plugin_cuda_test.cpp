@@ -214,6 +214,7 @@ TEST_F(GptqPluginCuda, RefusesMixedDtypesDevicesAndOtherTypesOnCuda) {
 
 #if LMF_QUANT_CUDA
 
+using lmf::testing::captured_nodes;
 using lmf::testing::FreshStream;
 
 // The backend's pattern: one call of each layer on a stream, then its decode step captured
@@ -296,14 +297,7 @@ TEST_F(GptqPluginCuda, CaptureWithoutAWarmUpIsRefusedAndLeavesTheCaptureValid) {
   DlView y(unwritten(2, kInOrder.out, torch::kBFloat16));
   torch::cuda::synchronize();
   auto capture = [&](Outcome& outcome) {
-    cudaGraph_t graph = nullptr;
-    EXPECT_EQ(cudaStreamBeginCapture(fresh.stream, cudaStreamCaptureModeGlobal), cudaSuccess);
-    outcome = matmul(layer, x, y, fresh.stream);
-    EXPECT_EQ(cudaStreamEndCapture(fresh.stream, &graph), cudaSuccess) << "the capture broke";
-    size_t nodes = 0;
-    EXPECT_EQ(cudaGraphGetNodes(graph, nullptr, &nodes), cudaSuccess);
-    cudaGraphDestroy(graph);
-    return nodes;
+    return captured_nodes(fresh.stream, [&] { outcome = matmul(layer, x, y, fresh.stream); });
   };
 
   Outcome first;  // the layer is not on the device yet

@@ -288,6 +288,7 @@ TEST_F(Nf4PluginCuda, RefusesMixedDtypesDevicesAndOtherTypesOnCuda) {
 
 #if LMF_NF4_CUDA
 
+using lmf::testing::captured_nodes;
 using lmf::testing::FreshStream;
 
 // The backend's pattern: one call of each layer (the upload), then its decode step captured
@@ -377,14 +378,7 @@ TEST_F(Nf4PluginCuda, CaptureBeforeTheFirstCallIsRefusedAndLeavesTheCaptureValid
   DlView y(unwritten(2, kWhole.out, torch::kBFloat16));
   torch::cuda::synchronize();
   auto capture = [&](Outcome& outcome) {
-    cudaGraph_t graph = nullptr;
-    EXPECT_EQ(cudaStreamBeginCapture(fresh.stream, cudaStreamCaptureModeGlobal), cudaSuccess);
-    outcome = matmul(layer, x, y, fresh.stream);
-    EXPECT_EQ(cudaStreamEndCapture(fresh.stream, &graph), cudaSuccess) << "the capture broke";
-    size_t nodes = 0;
-    EXPECT_EQ(cudaGraphGetNodes(graph, nullptr, &nodes), cudaSuccess);
-    cudaGraphDestroy(graph);
-    return nodes;
+    return captured_nodes(fresh.stream, [&] { outcome = matmul(layer, x, y, fresh.stream); });
   };
 
   Outcome first;  // the layer is not on the device yet

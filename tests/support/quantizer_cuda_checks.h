@@ -81,6 +81,20 @@ struct FreshStream {
   ~FreshStream() { cudaStreamDestroy(stream); }
   cudaStream_t stream = nullptr;
 };
+
+// Records what `call` queues on `stream` into a graph and returns how many nodes it holds;
+// the capture must end valid whatever the call did.
+template <class Call>
+size_t captured_nodes(cudaStream_t stream, Call&& call) {
+  cudaGraph_t graph = nullptr;
+  EXPECT_EQ(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal), cudaSuccess);
+  call();
+  EXPECT_EQ(cudaStreamEndCapture(stream, &graph), cudaSuccess) << "the capture broke";
+  size_t nodes = 0;
+  EXPECT_EQ(cudaGraphGetNodes(graph, nullptr, &nodes), cudaSuccess);
+  cudaGraphDestroy(graph);
+  return nodes;
+}
 #endif
 
 }  // namespace lmf::testing
